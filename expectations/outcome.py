@@ -1,0 +1,92 @@
+"""The result of one expectation in one run, and what the gate decides from a list of them."""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+
+from expectations.catalogue import CRITICAL, WARNING, Severity
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """One expectation's verdict, ready for the run summary, the report and ``dq_results``.
+
+    Attributes
+    ----------
+    suite : "delivery", "registry" or "outputs".
+    expectation : catalogue name, e.g. "delivery.sex_unknown_share" (expectations/catalogue.py).
+    severity : "critical" or "warning", from the catalogue.
+    success : whether the expectation held. An expectation GX could not evaluate is a failure.
+    observed : what was seen, for a person; counts of births below the suppression size
+        read "<5".
+    threshold : the line it is held to, for a person.
+    sample : a few offending values or aggregate cells; never a record identifier.
+    gx_expectation : the Great Expectations type that produced the verdict.
+    observed_value : one number to trend in SQL (a share, a ratio, or a count of offending
+        rows or cells), or None.
+    """
+
+    suite: str
+    expectation: str
+    severity: Severity
+    success: bool
+    observed: str
+    threshold: str
+    sample: tuple[str, ...] = ()
+    gx_expectation: str = ""
+    observed_value: float | None = None
+
+    @property
+    def is_blocking(self) -> bool:
+        """True when this outcome stops publication (a failed critical expectation)."""
+        return self.severity == CRITICAL and not self.success
+
+    def one_line(self) -> str:
+        """A single line naming the expectation, what was seen and the threshold."""
+        state = "ok" if self.success else f"FAILED ({self.severity})"
+        return f"{self.expectation} {state}: observed {self.observed}; expected {self.threshold}"
+
+
+def blocking(outcomes: Iterable[ExpectationOutcome]) -> list[ExpectationOutcome]:
+    """Failed critical outcomes: any one of them means exit 3 and nothing published."""
+    return [outcome for outcome in outcomes if outcome.is_blocking]
+
+
+def failed_warnings(outcomes: Iterable[ExpectationOutcome]) -> list[ExpectationOutcome]:
+    """Failed warning outcomes: the run publishes and shows them."""
+    return [o for o in outcomes if o.severity == WARNING and not o.success]
+
+
+def gate_error_line(outcomes: Sequence[ExpectationOutcome]) -> str | None:
+    """The one-line error for exit 3, or None when no critical expectation failed.
+
+    The line names the first failed critical expectation in full and counts the others.
+
+    >>> bad = ExpectationOutcome("delivery", "delivery.sex_unknown_share", "critical", False,
+    ...                          "3.20 % of 1,000 rows", "at most 1.00 %")
+    >>> gate_error_line([bad])
+    'data-quality gate failed: delivery.sex_unknown_share FAILED (critical): observed 3.20 % of 1,000 rows; expected at most 1.00 %'
+    >>> gate_error_line([]) is None
+    True
+    """
+    failures = blocking(outcomes)
+    if not failures:
+        return None
+    more = f" (+{len(failures) - 1} more critical)" if len(failures) > 1 else ""
+    return f"data-quality gate failed: {failures[0].one_line()}{more}"
+
+
+def outcome_rows(outcomes: Iterable[ExpectationOutcome]) -> list[dict[str, object]]:
+    """Outcomes as plain rows for a ``dq_results`` table (sample joined with "; ").
+
+    ``observed_value`` is None rather than NaN or infinity, so it stores as SQL NULL.
+    """
+    rows = []
+    for outcome in outcomes:
+        row = asdict(outcome)
+        row["sample"] = "; ".join(outcome.sample)
+        value = outcome.observed_value
+        row["observed_value"] = value if value is not None and math.isfinite(value) else None
+        rows.append(row)
+    return rows

@@ -1,0 +1,118 @@
+"""The run's settings: parsed once from TOML into a typed, validated object.
+
+Relative paths are resolved against the folder that holds the configuration file, so a
+run behaves the same from any working directory.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from models.constants import (
+    DEFAULT_ALERT_LEVEL,
+    DEFAULT_REFERENCE_SRB,
+    DEFAULT_SUPPRESSION_SIZE,
+    DEFAULT_WINDOW_PERIODS,
+)
+from pipeline.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSettings(_Section):
+    births: str = Field(description="path or glob of delivery files (CSV, Parquet, XLSX)")
+    areas: Path
+    adjacency: Path | None = None
+    database: Path = Path("var/surveil.duckdb")
+
+
+class PrivacySettings(_Section):
+    # Environment variable holding the HMAC key for record identifiers.
+    hash_key_env: str = "SURVEIL_HASH_KEY"
+    # A fixed, public key allowed only for the embedded demo data set; a production
+    # configuration leaves it unset, and a run without the environment key then fails.
+    demo_hash_key: str | None = None
+
+
+class SurveillanceSettings(_Section):
+    period: Literal["week", "month", "quarter", "year"] = "week"
+    alert_level: float = Field(DEFAULT_ALERT_LEVEL, gt=0)
+    reference_srb: float = Field(DEFAULT_REFERENCE_SRB, gt=0)
+    window_periods: int | None = Field(None, ge=1, description="trailing window; default ~1 year")
+    smoothing: Literal["jeffreys", "eb", "hierarchical", "spatial"] = "eb"
+    monitored_levels: tuple[str, ...] = ("city", "district", "town")
+    level_alert_probability: float = Field(0.95, gt=0.5, lt=1)
+    # A level episode ends only when the excess is no longer even likely, so an area
+    # hovering around the alert probability raises one alert, not one a week.
+    level_clear_probability: float = Field(0.5, gt=0, lt=1)
+
+    @property
+    def window(self) -> int:
+        return self.window_periods or DEFAULT_WINDOW_PERIODS[self.period]
+
+
+class LoadSettings(_Section):
+    # A delivery whose rows mostly fail is refused whole (CONTRACT §1).
+    max_quarantine_share: float = Field(0.5, gt=0, le=1)
+
+
+class PublishSettings(_Section):
+    output_dir: Path = Path("var/runs")
+    suppression_size: int = Field(DEFAULT_SUPPRESSION_SIZE, ge=1)
+
+
+class Settings(_Section):
+    data: DataSettings
+    privacy: PrivacySettings = PrivacySettings()
+    surveillance: SurveillanceSettings = SurveillanceSettings()
+    load: LoadSettings = LoadSettings()
+    publish: PublishSettings = PublishSettings()
+    config_path: Path
+
+    @field_validator("config_path")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.resolve()
+
+    @property
+    def base_dir(self) -> Path:
+        return self.config_path.parent
+
+    def resolve(self, path: Path | str) -> Path:
+        path = Path(path)
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+    def hash_key(self) -> tuple[bytes, bool]:
+        """The HMAC key for record identifiers and whether it is the demo's public key."""
+        secret = os.environ.get(self.privacy.hash_key_env)
+        if secret:
+            return secret.encode("utf-8"), False
+        if self.privacy.demo_hash_key:
+            return self.privacy.demo_hash_key.encode("utf-8"), True
+        raise ConfigError(
+            f"{self.config_path}: environment variable {self.privacy.hash_key_env} is not set; "
+            "record identifiers can only be stored as keyed hashes"
+        )
+
+
+def load_settings(path: Path | str) -> Settings:
+    """Parse and validate a TOML configuration file; any problem is one ConfigError line."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return Settings(**raw, config_path=path)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{path}: [{where}] {first['msg']}") from None

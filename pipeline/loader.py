@@ -1,0 +1,175 @@
+"""Load stage: every new or changed delivery file into the registry, one transaction each.
+
+A file is identified by its path and SHA-256: an unchanged file is skipped, a changed
+one replaces the rows its earlier version loaded. A file that cannot be read, lacks a
+required column or whose rows mostly fail is refused whole and recorded in ``loads``;
+the other deliveries of the run still load.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipeline import db
+from pipeline.columns import map_headers
+from pipeline.errors import ConfigError, DeliveryRefused
+from pipeline.identifiers import keyed_hash
+from pipeline.readers import LINE, read_delivery
+from pipeline.rules import RowRule, judge_rows
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    path: Path
+    status: str  # loaded | refused | unchanged | refused_before
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    columns_dropped: tuple[str, ...] = ()
+    message: str = ""  # for refusals: "file:line: rule: detail"
+
+
+@dataclass
+class LoadReport:
+    outcomes: list[DeliveryOutcome] = field(default_factory=list)
+
+    @property
+    def refused(self) -> list[DeliveryOutcome]:
+        return [o for o in self.outcomes if o.status in ("refused", "refused_before")]
+
+    @property
+    def changed(self) -> bool:
+        return any(o.status == "loaded" for o in self.outcomes)
+
+    def total(self, attribute: str) -> int:
+        return sum(getattr(o, attribute) for o in self.outcomes if o.status == "loaded")
+
+
+def discover_deliveries(pattern: str, base_dir: Path) -> list[Path]:
+    """Delivery files matching the configured path or glob, in delivery order (by name)."""
+    full = pattern if Path(pattern).is_absolute() else str(base_dir / pattern)
+    paths = [Path(p).resolve() for p in glob.glob(full, recursive=True) if Path(p).is_file()]
+    if not paths and not glob.has_magic(full):
+        raise ConfigError(f"[data.births] {full}: no such file")
+    return sorted(paths, key=lambda p: (p.name, str(p)))
+
+
+@dataclass(frozen=True)
+class Loader:
+    con: duckdb.DuckDBPyConnection
+    rules: tuple[RowRule, ...]
+    hash_key: bytes
+    max_quarantine_share: float
+    now: dt.datetime
+
+    def load_all(self, paths: list[Path], progress: Callable[[Path], None] | None = None) -> LoadReport:
+        report = LoadReport()
+        for path in paths:
+            report.outcomes.append(self.load_one(path))
+            if progress:
+                progress(path)
+        if report.changed:
+            db.run(self.con, "transforms/births_current")
+        return report
+
+    def load_one(self, path: Path) -> DeliveryOutcome:
+        data = path.read_bytes()
+        sha256 = hashlib.sha256(data).hexdigest()
+        seen = db.row(self.con, "load/delivery_seen", path=str(path), sha256=sha256)
+        if seen is not None:
+            _, status, rule, reason, loaded_at = seen
+            if status == "loaded":
+                return DeliveryOutcome(path, "unchanged")
+            return DeliveryOutcome(path, "refused_before",
+                                   message=f"{reason} (refused on {loaded_at:%Y-%m-%d %H:%M})")
+        try:
+            batch = self._judge(path)
+        except DeliveryRefused as refused:
+            where = f"{path}:{refused.line}" if refused.line else f"{path}"
+            message = f"{where}: {refused.rule}: {refused.detail}"
+            self._record_refusal(path, len(data), sha256, refused.rule, message)
+            return DeliveryOutcome(path, "refused", message=message)
+        self._commit(path, len(data), sha256, batch)
+        return DeliveryOutcome(
+            path, "loaded", batch.rows_read, batch.clean.height, batch.quarantined.height,
+            tuple(batch.columns_dropped),
+        )
+
+    def _judge(self, path: Path) -> _JudgedDelivery:
+        raw = read_delivery(path)
+        headers = [c for c in raw.frame.columns if c != LINE]
+        renames, dropped = map_headers(headers)
+        # Dropped columns (names, ID numbers, addresses) are discarded here, unread.
+        frame = raw.frame.select([pl.col(h).alias(c) for h, c in renames.items()] + [pl.col(LINE)])
+        judged = judge_rows(frame, self.rules)
+        rows_read = frame.height
+        share = judged.quarantined.height / rows_read
+        if share > self.max_quarantine_share:
+            top = judged.quarantined.group_by("rule").len().sort("len", descending=True).row(0)
+            first_line = judged.quarantined.filter(pl.col("rule") == top[0])[LINE][0]
+            raise DeliveryRefused(
+                "mostly_invalid",
+                f"{share:.0%} of {rows_read} rows break a rule (most often {top[0]}, first at line {first_line})",
+            )
+        record_hash = keyed_hash("record_id", self.hash_key).alias("record_hash")
+        clean = judged.clean.with_columns(record_hash).drop("record_id").rename({LINE: "source_line"})
+        quarantined = judged.quarantined.with_columns(record_hash).drop("record_id").rename({LINE: "line"})
+        return _JudgedDelivery(clean, quarantined, rows_read, dropped, raw.encoding)
+
+    def _next_id(self) -> int:
+        return int(db.row(self.con, "load/next_delivery_id")[0])
+
+    def _load_row(self, path: Path, size: int, sha256: str, **values: object) -> dict[str, object]:
+        row = dict(delivery_id=self._next_id(), path=str(path), file_name=path.name, size_bytes=size,
+                   sha256=sha256, status="loaded", rule=None, reason=None, rows_read=0, rows_loaded=0,
+                   rows_quarantined=0, columns_dropped=None, encoding=None, loaded_at=self.now)
+        row.update(values)
+        return row
+
+    def _record_refusal(self, path: Path, size: int, sha256: str, rule: str, message: str) -> None:
+        self.con.begin()
+        try:
+            db.run(self.con, "load/insert_load",
+                   **self._load_row(path, size, sha256, status="refused", rule=rule, reason=message))
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+
+    def _commit(self, path: Path, size: int, sha256: str, batch: _JudgedDelivery) -> None:
+        """Supersede the file's earlier version and insert this one, all or nothing."""
+        self.con.begin()
+        try:
+            row = self._load_row(
+                path, size, sha256, rows_read=batch.rows_read, rows_loaded=batch.clean.height,
+                rows_quarantined=batch.quarantined.height,
+                columns_dropped=",".join(batch.columns_dropped) or None, encoding=batch.encoding)
+            db.run(self.con, "load/supersede_path", path=str(path))
+            db.run(self.con, "load/insert_load", **row)
+            self.con.register("new_birth_records", batch.clean.to_arrow())
+            self.con.register("new_quarantine", batch.quarantined.to_arrow())
+            db.run(self.con, "load/insert_birth_records", delivery_id=row["delivery_id"])
+            db.run(self.con, "load/insert_quarantine", delivery_id=row["delivery_id"], source_file=str(path))
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        finally:
+            for name in ("new_birth_records", "new_quarantine"):
+                self.con.unregister(name)
+
+
+@dataclass(frozen=True)
+class _JudgedDelivery:
+    clean: pl.DataFrame
+    quarantined: pl.DataFrame
+    rows_read: int
+    columns_dropped: list[str]
+    encoding: str

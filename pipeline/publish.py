@@ -1,0 +1,30 @@
+"""Publish stage: stage the outputs, then swap them in with one transaction."""
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from pipeline import db
+
+
+def stage(con: duckdb.DuckDBPyConnection, estimates: pl.DataFrame, alerts: pl.DataFrame, run_id: str) -> None:
+    """Write this run's estimates and the merged alerts into schema ``staging``."""
+    con.register("new_estimates", estimates.to_arrow())
+    con.register("new_alerts", alerts.to_arrow())
+    try:
+        db.run(con, "transforms/stage_estimates")
+        db.run(con, "transforms/stage_alerts", run_id=run_id)
+    finally:
+        con.unregister("new_estimates")
+        con.unregister("new_alerts")
+
+
+def publish(con: duckdb.DuckDBPyConnection) -> None:
+    """Replace the published srb_estimates and alerts by the staged ones, atomically."""
+    con.begin()
+    try:
+        db.run(con, "transforms/publish")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise

@@ -1,0 +1,192 @@
+"""Row rules of CONTRACT §1: parse each text value, or name the rule it breaks.
+
+Each rule is one small entry in ``ROW_RULES``: the rule's name, the column it judges,
+and a Polars expression that is true where a row breaks it. A row is quarantined under
+the first rule it breaks, in table order, with the offending value. Nothing is coerced:
+a value that is not exactly one of the accepted forms breaks its rule.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from models.constants import SEX_BOY, SEX_GIRL, SEX_UNKNOWN
+from pipeline.readers import LINE
+
+MIN_BIRTH_DATE = dt.date(1900, 1, 1)
+# Higher birth orders exist but are too rare to be anything but a keying error in a city
+# registry (the Taiwanese and US registries in shared/data top-code at 8).
+MAX_BIRTH_ORDER = 20
+MAX_PLURALITY = 8  # octuplets are the highest recorded live-born set
+MOTHER_AGE_RANGE = (12, 60)
+
+SEX_CODES: dict[str, str] = {
+    "m": SEX_BOY, "male": SEX_BOY, "男": SEX_BOY, "1": SEX_BOY,
+    "f": SEX_GIRL, "female": SEX_GIRL, "女": SEX_GIRL, "2": SEX_GIRL,
+    "u": SEX_UNKNOWN, "unknown": SEX_UNKNOWN, "0": SEX_UNKNOWN, "9": SEX_UNKNOWN,
+}
+RESIDENCE_CODES: dict[str, str] = {
+    "registered": "registered", "户籍": "registered",
+    "floating": "floating", "流动": "floating",
+}
+POLICY_CODES: dict[str, str] = {
+    "within": "within", "政策内": "within",
+    "outside": "outside", "政策外": "outside",
+    "unknown": "unknown",
+}
+
+TYPED_COLUMNS = (
+    "record_id", "birth_date", "sex", "birth_order", "area_code", "plurality",
+    "registered_date", "mother_age", "residence_status", "policy_status", "facility_code",
+)
+
+
+def _text(column: str) -> pl.Expr:
+    """The trimmed text of a column; NULL when absent or blank."""
+    value = pl.col(column).str.strip_chars()
+    return pl.when(value == "").then(None).otherwise(value)
+
+
+def _date(column: str) -> pl.Expr:
+    """ISO YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD (an Excel date-time at midnight too)."""
+    value = _text(column)
+    iso = (
+        pl.when(value.str.contains(r"^\d{4}-\d{2}-\d{2}( 00:00:00)?$"))
+        .then(value.str.slice(0, 10))
+        .when(value.str.contains(r"^\d{4}/\d{2}/\d{2}$"))
+        .then(value.str.replace_all("/", "-", literal=True))
+        .when(value.str.contains(r"^\d{8}$"))
+        .then(value.str.slice(0, 4) + "-" + value.str.slice(4, 2) + "-" + value.str.slice(6, 2))
+    )
+    return iso.str.to_date("%Y-%m-%d", strict=False)
+
+
+def _integer(column: str) -> pl.Expr:
+    value = _text(column)
+    whole = pl.when(value.str.contains(r"^\d+(\.0+)?$")).then(value.str.replace(r"\.0+$", ""))
+    return whole.cast(pl.Int64, strict=False)
+
+
+def _code(column: str, codes: dict[str, str]) -> pl.Expr:
+    return _text(column).str.to_lowercase().replace_strict(codes, default=None, return_dtype=pl.String)
+
+
+@dataclass(frozen=True)
+class RowRule:
+    name: str
+    column: str
+    broken: pl.Expr  # true where the row breaks the rule (evaluated on parsed columns)
+
+
+def row_rules(today: dt.date, leaf_areas: pl.Series, known_areas: pl.Series) -> tuple[RowRule, ...]:
+    """The rules in the order they are judged; ``p_*`` columns hold parsed values."""
+    def present(column: str) -> pl.Expr:
+        return _text(column).is_not_null()
+
+    def between(column: str, low: int, high: int) -> pl.Expr:
+        return (pl.col(column) < low) | (pl.col(column) > high)
+
+    return (
+        RowRule("missing_record_id", "record_id", ~present("record_id")),
+        RowRule("invalid_birth_date", "birth_date", pl.col("p_birth_date").is_null()),
+        RowRule("birth_date_before_1900", "birth_date", pl.col("p_birth_date") < MIN_BIRTH_DATE),
+        RowRule("birth_date_in_future", "birth_date", pl.col("p_birth_date") > today),
+        RowRule("invalid_sex", "sex", pl.col("p_sex").is_null()),
+        RowRule("invalid_birth_order", "birth_order",
+                pl.col("p_birth_order").is_null() | between("p_birth_order", 1, MAX_BIRTH_ORDER)),
+        RowRule("unknown_area", "area_code", ~_text("area_code").is_in(known_areas) | ~present("area_code")),
+        RowRule("area_not_lowest_level", "area_code", ~_text("area_code").is_in(leaf_areas)),
+        RowRule("invalid_plurality", "plurality",
+                present("plurality") & (pl.col("p_plurality").is_null()
+                                        | between("p_plurality", 1, MAX_PLURALITY))),
+        RowRule("invalid_registered_date", "registered_date",
+                present("registered_date") & pl.col("p_registered_date").is_null()),
+        RowRule("registered_before_birth", "registered_date",
+                pl.col("p_registered_date") < pl.col("p_birth_date")),
+        RowRule("registered_date_in_future", "registered_date", pl.col("p_registered_date") > today),
+        RowRule("invalid_mother_age", "mother_age",
+                present("mother_age") & (pl.col("p_mother_age").is_null()
+                                         | between("p_mother_age", *MOTHER_AGE_RANGE))),
+        RowRule("invalid_residence_status", "residence_status",
+                present("residence_status") & pl.col("p_residence_status").is_null()),
+        RowRule("invalid_policy_status", "policy_status",
+                present("policy_status") & pl.col("p_policy_status").is_null()),
+    )
+
+
+@dataclass(frozen=True)
+class JudgedRows:
+    clean: pl.DataFrame        # TYPED_COLUMNS (record_id still in clear) + LINE
+    quarantined: pl.DataFrame  # LINE, rule, column_name, value, record_id
+
+
+def judge_rows(frame: pl.DataFrame, rules: tuple[RowRule, ...]) -> JudgedRows:
+    """Split renamed text rows into clean typed rows and quarantined rows with reasons.
+
+    ``frame`` has contract column names (optional ones may be absent) and LINE.
+    A repeat of a record_id inside the file keeps the last line; earlier lines with
+    identical values are merged silently, earlier lines that differ are quarantined
+    as ``duplicate_in_file``.
+    """
+    for column in TYPED_COLUMNS:
+        if column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, pl.String).alias(column))
+    parsed = frame.with_columns(
+        p_birth_date=_date("birth_date"),
+        p_registered_date=_date("registered_date"),
+        p_sex=_code("sex", SEX_CODES),
+        p_birth_order=_integer("birth_order"),
+        p_plurality=_integer("plurality"),
+        p_mother_age=_integer("mother_age"),
+        p_residence_status=_code("residence_status", RESIDENCE_CODES),
+        p_policy_status=_code("policy_status", POLICY_CODES),
+    )
+    first_rule = pl.lit(None, pl.String)
+    first_column = pl.lit(None, pl.String)
+    for rule in reversed(rules):  # the earliest rule in the table wins
+        broken = rule.broken.fill_null(False)
+        first_rule = pl.when(broken).then(pl.lit(rule.name)).otherwise(first_rule)
+        first_column = pl.when(broken).then(pl.lit(rule.column)).otherwise(first_column)
+    judged = parsed.with_columns(rule=first_rule, column_name=first_column)
+
+    offending_value = pl.coalesce(
+        pl.when(pl.col("column_name") == c).then(pl.col(c)) for c in TYPED_COLUMNS if c != "record_id"
+    )
+    broken_rows = judged.filter(pl.col("rule").is_not_null()).select(
+        LINE, "rule", "column_name", offending_value.alias("value"), _text("record_id").alias("record_id")
+    )
+    clean = judged.filter(pl.col("rule").is_null()).select(
+        _text("record_id").alias("record_id"),
+        pl.col("p_birth_date").alias("birth_date"),
+        pl.col("p_sex").alias("sex"),
+        pl.col("p_birth_order").cast(pl.Int32).alias("birth_order"),
+        _text("area_code").alias("area_code"),
+        pl.col("p_plurality").fill_null(1).cast(pl.Int32).alias("plurality"),
+        pl.col("p_registered_date").alias("registered_date"),
+        pl.col("p_mother_age").cast(pl.Int32).alias("mother_age"),
+        pl.col("p_residence_status").alias("residence_status"),
+        pl.col("p_policy_status").alias("policy_status"),
+        _text("facility_code").alias("facility_code"),
+        pl.col(LINE),
+    )
+    clean, duplicates = _resolve_repeats(clean)
+    quarantined = pl.concat([broken_rows, duplicates], how="vertical_relaxed").sort(LINE)
+    return JudgedRows(clean=clean, quarantined=quarantined)
+
+
+def _resolve_repeats(clean: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    values = [c for c in TYPED_COLUMNS if c != "record_id"]
+    with_content = clean.with_columns(content=pl.struct(values).hash(seed=0))
+    is_last = pl.col(LINE) == pl.col(LINE).max().over("record_id")
+    last_content = pl.col("content").filter(is_last).first().over("record_id")
+    kept = with_content.filter(is_last).drop("content")
+    differing = with_content.filter(~is_last & (pl.col("content") != last_content)).select(
+        LINE,
+        pl.lit("duplicate_in_file").alias("rule"),
+        pl.lit("record_id").alias("column_name"),
+        pl.lit(None, pl.String).alias("value"),  # the value is the identifier: never kept
+        "record_id",
+    )
+    return kept, differing

@@ -1,0 +1,122 @@
+"""The nightly job: load -> gate -> transform -> model -> alert -> publish.
+
+Each stage reads the previous stage's output and writes its own; only this module
+reads the clock and the settings and hands them down.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from models.constants import STRATA, STRATUM_PARITY_2_WITHIN_POLICY
+from pipeline import db
+from pipeline.alert import empty_alerts, level_alerts
+from pipeline.areas import AreaTree, read_area_tree
+from pipeline.config import Settings
+from pipeline.errors import SurveilError
+from pipeline.estimate import empty_estimates, estimate_srb
+from pipeline.gate import gate_deliveries, gate_outputs
+from pipeline.loader import Loader, LoadReport, discover_deliveries
+from pipeline.progress import Progress
+from pipeline.publish import publish, stage
+from pipeline.rules import row_rules
+from pipeline.transform import area_counts
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    asof: dt.date
+    load: LoadReport
+    estimates: pl.DataFrame
+    is_demo_key: bool
+    loaded_at: dt.datetime
+    timings: dict[str, float] = field(default_factory=dict)
+    births_unknown_sex: int = 0
+
+
+def _replace_areas(con: duckdb.DuckDBPyConnection, tree: AreaTree) -> None:
+    con.begin()
+    try:
+        con.register("new_areas", tree.areas.to_arrow())
+        con.register("new_area_ancestors", tree.ancestors.to_arrow())
+        con.register("new_adjacency", tree.adjacency.to_arrow())
+        db.run(con, "load/replace_areas")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        for name in ("new_areas", "new_area_ancestors", "new_adjacency"):
+            con.unregister(name)
+
+
+def run_nightly(settings: Settings, con: duckdb.DuckDBPyConnection, *, now: dt.datetime,
+                asof: dt.date | None, run_id: str, progress: Progress) -> RunResult:
+    """Run every stage once; raise a SurveilError (with its exit code) on failure."""
+    asof = asof or now.date()
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        timings[name] = time.perf_counter() - clock
+        clock = time.perf_counter()
+
+    data = settings.data
+    tree = read_area_tree(settings.resolve(data.areas),
+                          settings.resolve(data.adjacency) if data.adjacency else None)
+    hash_key, is_demo_key = settings.hash_key()
+    paths = discover_deliveries(data.births, settings.base_dir)
+    _replace_areas(con, tree)
+    # load
+    loader = Loader(con, row_rules(now.date(), tree.leaf_codes, tree.areas["area_code"]), hash_key,
+                    settings.load.max_quarantine_share, now.replace(tzinfo=None))
+    with progress.task("load deliveries", total=len(paths)) as advance:
+        report = loader.load_all(paths, progress=lambda _: advance())
+    lap("load")
+    # gate (deliveries)
+    gate_deliveries(report)
+    # transform
+    first, last, unknown_sex, with_policy = db.row(con, "staging/visible_range", asof=asof)
+    surveillance = settings.surveillance
+    strata = STRATA if with_policy else tuple(s for s in STRATA if s != STRATUM_PARITY_2_WITHIN_POLICY)
+    if first is None:
+        estimates, candidates = empty_estimates(), empty_alerts()
+    else:
+        births = pl.from_arrow(db.relation(con, "staging/stg_births_visible", asof=asof).to_arrow_table())
+        counts = area_counts(births.lazy(), tree.areas, tree.ancestors, period=surveillance.period,
+                             window=surveillance.window, first=first, last=last, strata=strata)
+        lap("transform")
+        # model
+        with progress.task("smooth estimates", total=None):
+            estimates = estimate_srb(counts, surveillance)
+        lap("model")
+        # alert
+        candidates = level_alerts(estimates, surveillance)
+        lap("alert")
+    # gate (outputs) and publish
+    if estimates.height:
+        gate_outputs(estimates)
+    stage(con, estimates, candidates, run_id)
+    publish(con)
+    lap("publish")
+    return RunResult(run_id, asof, report, estimates, is_demo_key, loader.now, timings, unknown_sex or 0)
+
+
+def new_run_id(now: dt.datetime) -> str:
+    return now.strftime("%Y%m%dT%H%M%S%f")
+
+
+def output_folder(settings: Settings, run_id: str) -> Path:
+    folder = settings.resolve(settings.publish.output_dir) / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+__all__ = ["RunResult", "SurveilError", "new_run_id", "output_folder", "run_nightly"]

@@ -1,0 +1,90 @@
+"""The one-screen summary every run prints and writes to its output folder."""
+from __future__ import annotations
+
+import io
+
+import duckdb
+import polars as pl
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+
+from models.constants import STRATA
+from pipeline import db
+from pipeline.run import RunResult
+
+SUMMARY_LEVELS = ("city", "district")
+
+
+def _deliveries(result: RunResult) -> str:
+    outcomes = result.load.outcomes
+    by_status = {s: sum(o.status == s for o in outcomes) for s in ("loaded", "unchanged", "refused")}
+    dropped = sorted({c for o in outcomes for c in o.columns_dropped})
+    lines = [
+        f"deliveries: {len(outcomes)} seen, {by_status['loaded']} loaded, "
+        f"{by_status['unchanged']} unchanged, {len(result.load.refused)} refused",
+        f"rows this run: {result.load.total('rows_loaded'):,} loaded, "
+        f"{result.load.total('rows_quarantined'):,} quarantined",
+    ]
+    if dropped:
+        lines.append(f"columns not loaded (not in the contract): {', '.join(dropped)}")
+    if result.births_unknown_sex:
+        lines.append(f"births of unknown sex (in no SRB): {result.births_unknown_sex:,}")
+    return "\n".join(lines)
+
+
+def _srb_table(result: RunResult, con: duckdb.DuckDBPyConnection) -> Table | str:
+    estimates = result.estimates
+    if estimates.height == 0:
+        return "no births visible on the as-of date"
+    last = estimates["period_start"].max()
+    latest = estimates.filter((pl.col("period_start") == last) & pl.col("level").is_in(SUMMARY_LEVELS))
+    names = dict(db.run(con, "summary/area_names"))
+    window_start = latest["window_start"][0]
+    table = Table(title=f"SRB, boys per 100 girls: births {window_start} to the week of {last} "
+                        f"(smoothed, 95% interval)", title_justify="left")
+    table.add_column("area")
+    table.add_column("births", justify="right")
+    strata = [s for s in STRATA if s in set(latest["stratum"])]
+    for stratum in strata:
+        table.add_column(stratum, justify="right")
+    for area_code in latest.sort("level", "area_code")["area_code"].unique(maintain_order=True):
+        rows = {r["stratum"]: r for r in latest.filter(pl.col("area_code") == area_code).iter_rows(named=True)}
+        cells = [f"{rows[s]['srb_smoothed']:.1f} [{rows[s]['srb_lo']:.0f}-{rows[s]['srb_hi']:.0f}]"
+                 if rows[s]["births"] else "-" for s in strata]
+        table.add_row(names.get(area_code, area_code), f"{rows['all']['births']:,}", *cells)
+    return table
+
+
+def _alerts(result: RunResult, con: duckdb.DuckDBPyConnection) -> str:
+    new, open_, total = db.row(con, "summary/alerts_by_status", run_id=result.run_id)
+    lines = [f"alerts: {new} new this run, {open_} open, {total} in all"]
+    for row in db.run(con, "summary/new_alerts", run_id=result.run_id)[:8]:
+        area_code, name, stratum, method, detected, boys, girls, srb, _ = row
+        srb_text = f"{srb:.1f}" if srb is not None else "-"
+        lines.append(f"  NEW {method:6} {stratum:24} {name} ({area_code}) from {detected}: "
+                     f"SRB {srb_text} ({boys} boys, {girls} girls)")
+    if new > 8:
+        lines.append(f"  ... and {new - 8} more: surveil sql \"select * from v_alerts\"")
+    return "\n".join(lines)
+
+
+def _quarantine(result: RunResult, con: duckdb.DuckDBPyConnection) -> str:
+    if not result.load.changed:
+        return ""
+    rows = db.run(con, "summary/quarantine_by_rule", loaded_at=result.loaded_at)
+    return "quarantined by rule: " + ", ".join(f"{rule} {n}" for rule, n in rows) if rows else ""
+
+
+def render_summary(result: RunResult, con: duckdb.DuckDBPyConnection, console: Console) -> str:
+    """Print the summary; return it as plain text for the run's output folder."""
+    recorder = Console(record=True, width=max(console.width, 120), file=io.StringIO())
+    header = (f"run {result.run_id}   as of {result.asof}   "
+              + ("   [demo hash key: not for real data]" if result.is_demo_key else ""))
+    timing = "time: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+    parts = [header, _deliveries(result), _quarantine(result, con), _srb_table(result, con),
+             _alerts(result, con), timing]
+    panel = Panel(Group(*[p for p in parts if p]), title="srb-surveil nightly run", expand=False)
+    console.print(panel)
+    recorder.print(panel)
+    return recorder.export_text()

@@ -1,0 +1,4 @@
+-- Quarantined rows of one delivery (registered as new_quarantine).
+insert into quarantine (delivery_id, source_file, line, rule, column_name, value, record_hash)
+select $delivery_id, $source_file, line, rule, column_name, value, record_hash
+from new_quarantine

@@ -1,0 +1,1 @@
+select nextval('delivery_id_seq') as delivery_id

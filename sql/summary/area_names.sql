@@ -1,0 +1,1 @@
+select area_code, name from areas

@@ -1,0 +1,6 @@
+-- Swap the staged outputs in. The caller wraps this file in one transaction, so
+-- readers see either the old outputs or the new, never a mix.
+delete from main.srb_estimates;
+insert into main.srb_estimates select * from staging.srb_estimates;
+delete from main.alerts;
+insert into main.alerts select * from staging.alerts;
