@@ -268,7 +268,7 @@ def _as_gx_frame(batch: pd.DataFrame) -> pd.DataFrame:
             converted[name] = column.astype("datetime64[us]")
         elif arrow_type is not None and str(arrow_type).startswith(("int", "uint")):
             converted[name] = column.astype("Int64")
-        elif name in DATE_COLUMNS and dtype == object and _holds_only_dates(column):
+        elif name in DATE_COLUMNS and pd.api.types.is_object_dtype(dtype) and _holds_only_dates(column):
             converted[name] = pd.to_datetime(column).astype("datetime64[us]")
     return batch.assign(**converted) if converted else batch
 

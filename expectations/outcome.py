@@ -65,8 +65,8 @@ def gate_error_line(outcomes: Sequence[ExpectationOutcome]) -> str | None:
 
     >>> bad = ExpectationOutcome("delivery", "delivery.sex_unknown_share", "critical", False,
     ...                          "3.20 % of 1,000 rows", "at most 1.00 %")
-    >>> gate_error_line([bad])
-    'data-quality gate failed: delivery.sex_unknown_share FAILED (critical): observed 3.20 % of 1,000 rows; expected at most 1.00 %'
+    >>> print(gate_error_line([bad]))  # doctest: +ELLIPSIS
+    data-quality gate failed: delivery.sex_unknown_share FAILED (critical): observed 3.20 % ...
     >>> gate_error_line([]) is None
     True
     """

@@ -7,7 +7,7 @@ frames (one row per district-month, district, city or area).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -160,6 +160,7 @@ def _checks(t: Thresholds) -> dict[str, list[Check]]:
                 ),
                 unit="cities",
                 sample_columns=("city_code", "births", "srb", "srb_lo", "srb_hi"),
+                summarise=_city_srb_summary(t),
             )
         ],
         DISPERSION: [
@@ -175,3 +176,19 @@ def _checks(t: Thresholds) -> dict[str, list[Check]]:
             )
         ],
     }
+
+
+def _city_srb_summary(t: Thresholds) -> Callable[[pd.DataFrame], tuple[str, float | None]]:
+    """Observed text: each city's SRB with its interval (the checked column is a device)."""
+
+    def summarise(frame: pd.DataFrame) -> tuple[str, float | None]:
+        if frame.empty:
+            return "no births of known sex in the new deliveries", None
+        parts = [
+            f"{row.city_code}: SRB {row.srb:.1f} (interval {row.srb_lo:.1f}-{row.srb_hi:.1f}, "
+            f"z = {t.city_srb_z})"
+            for row in frame.itertuples()
+        ]
+        return "; ".join(parts), float(frame["srb"].iloc[0])
+
+    return summarise

@@ -61,7 +61,7 @@ class Check:
     build: Callable[[Any], Any]
     unit: str = "records"
     sample_columns: tuple[str, ...] = ()
-    summarise: Callable[[pd.DataFrame], tuple[str, float]] | None = None
+    summarise: Callable[[pd.DataFrame], tuple[str, float | None]] | None = None
 
 
 class _Gx:
@@ -185,7 +185,7 @@ def _summary(
         total = int(details["element_count"])
         shown = _count(unexpected, suppression_size) if check.unit == "records" else unexpected
         shown_text = f"{shown:,}" if isinstance(shown, int) else shown
-        text = f"{shown_text} of {total:,} {check.unit} unexpected"
+        text = f"{shown_text} of {total:,} {check.unit} offending"
         if kwargs.get("mostly") is not None:
             share = (details.get("unexpected_percent") or 0.0) / 100.0
             return f"{share:.2%} ({text})", share
@@ -196,8 +196,11 @@ def _summary(
         return text, float(unexpected)
     observed = details.get("observed_value")
     mismatched = (details.get("details") or {}).get("mismatched") or {}
-    if mismatched.get("missing"):
-        return "missing: " + ", ".join(sorted(mismatched["missing"])), None
+    if "column_set" in kwargs:
+        missing = sorted(mismatched.get("missing") or [])
+        if missing:
+            return "missing: " + ", ".join(missing), float(len(missing))
+        return f"all {len(kwargs['column_set'])} required columns present", 0.0
     if observed is None:
         return "-", None
     if isinstance(observed, list):

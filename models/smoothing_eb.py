@@ -106,6 +106,32 @@ def _newton_step(G, h11, h22, h12):
     return np.clip(np.nan_to_num(d1), -2, 2), np.clip(np.nan_to_num(d2), -2, 2)
 
 
+def _backtrack(ll_fn, ll0, propose, n_act):
+    """Halve steps pool by pool until the log-likelihood does not drop (at most 12 times).
+
+    ``propose(t)`` returns the candidate parameters for step fractions t; ``ll_fn(params,
+    pools_mask)`` evaluates the log-likelihood for the pools in the mask (others 0).
+    Returns the accepted parameters and a mask of pools where no ascent was found.
+    """
+    t = np.ones(n_act)
+    todo = np.ones(n_act, bool)
+    cand = propose(t)
+    accepted = [c.copy() for c in cand]
+    gain = np.zeros(n_act)
+    for _half in range(12):
+        ll1 = ll_fn(cand, todo)
+        ok = todo & (ll1 >= ll0 - 1e-10 * np.abs(ll0))
+        for acc, c in zip(accepted, cand, strict=True):
+            acc[ok] = c[ok]
+        gain[ok] = ll1[ok] - ll0[ok]
+        todo &= ~ok
+        if not todo.any():
+            break
+        t = np.where(todo, t / 2, t)
+        cand = propose(t)
+    return accepted, todo, gain
+
+
 def fit_mml(y, n, g, n_pools, start: PoolFit) -> PoolFit:
     """Marginal maximum likelihood for (mu, M) per pool, all pools in one Newton loop.
 
@@ -122,26 +148,27 @@ def fit_mml(y, n, g, n_pools, start: PoolFit) -> PoolFit:
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
-        sel = np.isin(g, idx)
-        gl = np.searchsorted(idx, g[sel])
+        sel = active[g]
+        local = np.cumsum(active) - 1
+        gl = local[g[sel]]
         ys, ns = y[sel], n[sel]
         mu, M = special.expit(th[idx]), np.exp(om[idx])
         G, h11, h22, h12 = _score_hessian(ys, ns, gl, mu, M, idx.size)
         d1, d2 = _newton_step(G, h11, h22, h12)
         ll0 = _bb_loglik(ys, ns, gl, mu * M, (1 - mu) * M, idx.size)
-        t = np.ones(idx.size)
-        for _half in range(30):
-            th1 = th[idx] + t * d1
-            om1 = np.clip(om[idx] + t * d2, lo[idx], hi[idx])
-            mu1, M1 = special.expit(th1), np.exp(om1)
-            ll1 = _bb_loglik(ys, ns, gl, mu1 * M1, (1 - mu1) * M1, idx.size)
-            bad = ~(ll1 >= ll0 - 1e-10 * np.abs(ll0))
-            if not bad.any():
-                break
-            t = np.where(bad, t / 2, t)
+
+        def propose(t, idx=idx, d1=d1, d2=d2):
+            return [th[idx] + t * d1, np.clip(om[idx] + t * d2, lo[idx], hi[idx])]
+
+        def ll_fn(par, mask, ys=ys, ns=ns, gl=gl, k=idx.size):
+            m = mask[gl]
+            mu1, M1 = special.expit(par[0]), np.exp(par[1])
+            return _bb_loglik(ys[m], ns[m], gl[m], mu1 * M1, (1 - mu1) * M1, k)
+
+        (th1, om1), stuck, gain = _backtrack(ll_fn, ll0, propose, idx.size)
         moved = np.maximum(np.abs(th1 - th[idx]), np.abs(om1 - om[idx]))
-        th[idx], om[idx] = np.where(bad, th[idx], th1), np.where(bad, om[idx], om1)
-        done = (moved < TOL) | bad | (np.abs(ll1 - ll0) < LL_TOL)
+        th[idx], om[idx] = th1, om1
+        done = (moved < TOL) | stuck | (gain < LL_TOL)
         conv[idx[done]] = True
         active[idx[done]] = False
     clipped = start.ok & (om >= hi - 1e-9)
@@ -176,26 +203,32 @@ def fit_tree_precision(y, n, g, m, n_pools, start_M):
     Returns (M, converged, clipped); bounds and backtracking as in :func:`fit_mml`.
     """
     N = _sum(g, n, n_pools)
-    lo, hi = np.log(M_MIN), np.log(np.maximum(N, M_MIN))
+    lo, hi = np.full(n_pools, np.log(M_MIN)), np.log(np.maximum(N, M_MIN))
     om = np.clip(np.log(start_M), lo, hi)
-    conv = np.zeros(n_pools, bool)
+    active = np.ones(n_pools, bool)
     for _ in range(MAX_ITER):
-        M = np.exp(om)
-        G, H = _tree_score(y, n, g, m, M, n_pools)
-        step = np.where(H < 0, -G / np.where(H < 0, H, -1.0), G / np.maximum(np.abs(H), np.abs(G)))
-        step = np.where(conv, 0.0, np.clip(step, -2, 2))
-        ll0 = _ll_tree(y, n, g, m, M, n_pools)
-        t = np.ones(n_pools)
-        for _half in range(30):
-            om1 = np.clip(om + t * step, lo, hi)
-            bad = ~(_ll_tree(y, n, g, m, np.exp(om1), n_pools) >= ll0 - 1e-10 * np.abs(ll0))
-            if not bad.any():
-                break
-            t = np.where(bad, t / 2, t)
-        ll1 = _ll_tree(y, n, g, m, np.exp(om1), n_pools)
-        om1 = np.where(bad, om, om1)
-        conv |= (np.abs(om1 - om) < TOL) | bad | (np.abs(ll1 - ll0) < LL_TOL)
-        om = om1
-        if conv.all():
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
             break
-    return np.exp(om), conv, om >= hi - 1e-9
+        sel = active[g]
+        gl = (np.cumsum(active) - 1)[g[sel]]
+        ys, ns, ms = y[sel], n[sel], m[sel]
+        M = np.exp(om[idx])
+        G, H = _tree_score(ys, ns, gl, ms, M, idx.size)
+        step = np.where(H < 0, -G / np.where(H < 0, H, -1.0),
+                        G / np.maximum(np.abs(H), np.abs(G)))
+        step = np.clip(np.nan_to_num(step), -2, 2)
+        ll0 = _ll_tree(ys, ns, gl, ms, M, idx.size)
+
+        def propose(t, idx=idx, step=step):
+            return [np.clip(om[idx] + t * step, lo[idx], hi[idx])]
+
+        def ll_fn(par, mask, ys=ys, ns=ns, gl=gl, ms=ms, k=idx.size):
+            c = mask[gl]
+            return _ll_tree(ys[c], ns[c], gl[c], ms[c], np.exp(par[0]), k)
+
+        (om1,), stuck, gain = _backtrack(ll_fn, ll0, propose, idx.size)
+        done = (np.abs(om1 - om[idx]) < TOL) | stuck | (gain < LL_TOL)
+        om[idx] = om1
+        active[idx[done]] = False
+    return np.exp(om), ~active, om >= hi - 1e-9

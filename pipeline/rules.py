@@ -50,23 +50,27 @@ def _text(column: str) -> pl.Expr:
 
 
 def _date(column: str) -> pl.Expr:
-    """ISO YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD (an Excel date-time at midnight too)."""
+    """ISO YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD (an Excel date-time at midnight too).
+
+    Each form is tried only on values of its exact length, so "2024-3-5" is no date;
+    an impossible calendar date (31 February) parses to NULL.
+    """
     value = _text(column)
-    iso = (
-        pl.when(value.str.contains(r"^\d{4}-\d{2}-\d{2}( 00:00:00)?$"))
-        .then(value.str.slice(0, 10))
-        .when(value.str.contains(r"^\d{4}/\d{2}/\d{2}$"))
-        .then(value.str.replace_all("/", "-", literal=True))
-        .when(value.str.contains(r"^\d{8}$"))
-        .then(value.str.slice(0, 4) + "-" + value.str.slice(4, 2) + "-" + value.str.slice(6, 2))
+    length = value.str.len_bytes()
+    midnight = value.str.ends_with(" 00:00:00") & (length == 19)
+    return pl.coalesce(
+        pl.when(length == 10).then(value).str.to_date("%Y-%m-%d", strict=False),
+        pl.when(length == 10).then(value).str.to_date("%Y/%m/%d", strict=False),
+        pl.when(length == 8).then(value).str.to_date("%Y%m%d", strict=False),
+        pl.when(midnight).then(value.str.slice(0, 10)).str.to_date("%Y-%m-%d", strict=False),
     )
-    return iso.str.to_date("%Y-%m-%d", strict=False)
 
 
 def _integer(column: str) -> pl.Expr:
+    """A whole number written with digits only ("3"; "3.0" as spreadsheets write it)."""
     value = _text(column)
-    whole = pl.when(value.str.contains(r"^\d+(\.0+)?$")).then(value.str.replace(r"\.0+$", ""))
-    return whole.cast(pl.Int64, strict=False)
+    digits_only = value.str.contains(r"^\d+(\.0+)?$")
+    return pl.when(digits_only).then(value.str.replace(r"\.0+$", "")).cast(pl.Int64, strict=False)
 
 
 def _code(column: str, codes: dict[str, str]) -> pl.Expr:
@@ -177,16 +181,25 @@ def judge_rows(frame: pl.DataFrame, rules: tuple[RowRule, ...]) -> JudgedRows:
 
 
 def _resolve_repeats(clean: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    is_repeated = clean["record_id"].is_duplicated()
+    if not is_repeated.any():  # the usual delivery: nothing to resolve
+        return clean, _NO_DUPLICATES
     values = [c for c in TYPED_COLUMNS if c != "record_id"]
-    with_content = clean.with_columns(content=pl.struct(values).hash(seed=0))
-    is_last = pl.col(LINE) == pl.col(LINE).max().over("record_id")
-    last_content = pl.col("content").filter(is_last).first().over("record_id")
-    kept = with_content.filter(is_last).drop("content")
-    differing = with_content.filter(~is_last & (pl.col("content") != last_content)).select(
+    repeated = clean.filter(is_repeated).with_columns(content=pl.struct(values).hash(seed=0))
+    last = repeated.group_by("record_id").agg(
+        pl.col(LINE).max().alias("last_line"), pl.col("content").sort_by(LINE).last().alias("last_content"))
+    judged = repeated.join(last, on="record_id")
+    earlier = judged.filter(pl.col(LINE) != pl.col("last_line"))
+    differing = earlier.filter(pl.col("content") != pl.col("last_content")).select(
         LINE,
         pl.lit("duplicate_in_file").alias("rule"),
         pl.lit("record_id").alias("column_name"),
         pl.lit(None, pl.String).alias("value"),  # the value is the identifier: never kept
         "record_id",
     )
+    kept = clean.filter(~is_repeated | ~pl.col(LINE).is_in(earlier[LINE].implode()))
     return kept, differing
+
+
+_NO_DUPLICATES = pl.DataFrame(schema={LINE: pl.Int64, "rule": pl.String, "column_name": pl.String,
+                                      "value": pl.String, "record_id": pl.String})

@@ -44,8 +44,8 @@ child_sums as (
         estimates.stratum,
         estimates.period_start,
         estimates.window_start,
-        sum(estimates.boys) as child_boys,
-        sum(estimates.girls) as child_girls
+        cast(sum(estimates.boys) as bigint) as child_boys,
+        cast(sum(estimates.girls) as bigint) as child_girls
     from estimates
     inner join area_tree on area_tree.area_code = estimates.area_code
     where area_tree.parent_code is not null

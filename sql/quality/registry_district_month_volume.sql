@@ -66,8 +66,9 @@ district_months as (
     select
         leaf_districts.district_code,
         leaf_months.month_start,
-        sum(leaf_months.births_known_now) as births_known_now,
-        sum(leaf_months.births_known_year_before) as births_known_year_before
+        cast(sum(leaf_months.births_known_now) as bigint) as births_known_now,
+        cast(sum(leaf_months.births_known_year_before) as bigint)
+            as births_known_year_before
     from leaf_months
     inner join leaf_districts on leaf_districts.area_code = leaf_months.area_code
     group by leaf_districts.district_code, leaf_months.month_start

@@ -41,8 +41,8 @@ area_months as (
     select
         area_ancestors.ancestor_code as area_code,
         leaf_months.month_start,
-        sum(leaf_months.boys) as boys,
-        sum(leaf_months.births) as births
+        cast(sum(leaf_months.boys) as bigint) as boys,
+        cast(sum(leaf_months.births) as bigint) as births
     from leaf_months
     inner join area_ancestors on area_ancestors.area_code = leaf_months.area_code
     where area_ancestors.ancestor_depth <= $district_depth
@@ -53,7 +53,7 @@ area_totals as (
     select
         area_code,
         sum(boys) / sum(births) as boys_share,
-        sum(births) as births,
+        cast(sum(births) as bigint) as births,
         count(*) as months_with_births
     from area_months
     group by area_code

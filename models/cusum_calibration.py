@@ -1,0 +1,329 @@
+"""Run lengths and thresholds of the binomial CUSUM by the Brook-Evans Markov chain.
+
+The LLR chart of ``models.cusum`` is, on the scale of boys, ``c * (boys - kappa * births)``
+with ``c = log(OR)`` and ``kappa = log(1 - p0 + p0 * OR) / log(OR)``, i.e. surveillance's
+integer chart ``S = max(0, S + x - k)`` with ``k = kappa * n`` and ``h_llr = c * h``
+(Höhle & Paul 2008, ``algo.cusum``/``findK``). Run lengths come from the chain of Brook &
+Evans (1972) on that scale: the in-control region is split into a grid of ``states`` points
+of width ``delta`` boys, each step moves by an increment of the period's distribution and is
+rounded to the nearest grid point, ``S <= 0`` is the zero state, leaving the top is an alarm.
+When increments lie on the grid (integer ``boys - k`` with ``k`` a multiple of ``delta``)
+the chain is exact; that is how ``arl_integer_cusum`` reproduces ``surveillance::arlCusum``.
+
+**All thresholds at once.** For a fixed grid the chain of threshold ``H`` states is the
+leading ``H x H`` block of the largest one, so one LU factorisation gives the ARL for every
+``H`` (``ARL_H = sum_{j<H} a_j b_j`` with ``a = L^{-1} e_0``, ``b = U^{-T} 1`` from
+``(I - P)^T = L U``; no row exchange occurs because ``(I - P)^T`` is column diagonally
+dominant). Calibration therefore costs one factorisation per grid, plus one on a grid twice
+as fine to check convergence (the achieved ARL must move less than ``rel_tol``; otherwise the
+grid is refined again).
+
+Births per period: ``births_model="poisson"`` (default for calibration) takes births in a
+period as Poisson with the expected mean (boys and girls independent Poisson), which allows
+fractional expected volumes; ``"binomial"`` takes exactly ``round(births)`` births.
+The risk-adjusted chart is calibrated as a binomial one with pooled births and p0 (the sum of
+class binomials has slightly less variance, so this is a little conservative).
+
+References: Brook & Evans (1972) Biometrika 59:539-549; Page (1954); Höhle & Paul (2008)
+CSDA 52:4357-4368 (surveillance::arlCusum, findH).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy import linalg, stats
+
+_TAIL = 1e-13  # probability mass left out of each Poisson/binomial tail
+_MIN_BIRTHS = 0.05  # expected births per period below this are calibrated as this
+_MAX_STATES = 4800
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Per-series thresholds; every array has the shape of the ``births`` given."""
+
+    threshold: np.ndarray  # h, LLR units
+    arl0: np.ndarray  # in-control ARL (periods) at h on the finest grid used
+    rel_change: np.ndarray  # |ARL(fine grid) - ARL(grid)| / ARL, the convergence check
+    states: np.ndarray  # grid points of the finest chain
+
+
+def _kappa(share_expected: float, odds_ratio: float) -> float:
+    return float(np.log1p(share_expected * (odds_ratio - 1.0)) / np.log(odds_ratio))
+
+
+def increment_distribution(
+    births: float, share_true: float, kappa: float, births_model: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Atoms ``boys - kappa * births`` and their probabilities for one period (inner routine)."""
+    if births_model == "binomial":
+        n = int(round(births))
+        boys = np.arange(n + 1)
+        return boys - kappa * n, stats.binom.pmf(boys, n, share_true)
+    lam_boys, lam_girls = births * share_true, births * (1.0 - share_true)
+    boys = np.arange(stats.poisson.isf(_TAIL, lam_boys) + 1)
+    girls = np.arange(stats.poisson.isf(_TAIL, lam_girls) + 1)
+    boys = boys[stats.poisson.sf(boys - 1, lam_boys) > _TAIL]
+    girls = girls[stats.poisson.sf(girls - 1, lam_girls) > _TAIL]
+    values = boys[:, None] * (1.0 - kappa) - kappa * girls[None, :]
+    probs = stats.poisson.pmf(boys, lam_boys)[:, None] * stats.poisson.pmf(girls, lam_girls)[None, :]
+    return values.ravel(), probs.ravel()
+
+
+def arl_curve(values: np.ndarray, probs: np.ndarray, delta: float, states: int) -> np.ndarray:
+    """Zero-state ARL for every threshold of 1..states grid points (inner routine).
+
+    ``values`` are increments on the boys scale, ``delta`` the grid width. Entry ``H - 1`` is
+    the ARL of the chart that continues while the rounded state is below ``H``.
+    """
+    u = values / delta
+    order = np.argsort(u, kind="stable")
+    u_sorted = u[order]
+    cum = np.concatenate([[0.0], np.cumsum(probs[order])])
+    total = cum[-1]
+
+    def below(x: np.ndarray) -> np.ndarray:  # P(u < x), renormalised over the atoms kept
+        return cum[np.searchsorted(u_sorted, x, side="left")] / total
+
+    lags = np.arange(-states, states + 1)
+    step = below(lags + 0.5) - below(lags - 0.5)  # P(round(u) == lag)
+    i = np.arange(states)
+    trans = step[(i[None, :] - i[:, None]) + states]  # trans[i, j] = P(i -> j), j >= 1
+    trans[:, 0] = below(0.5 - i)  # everything at or below zero
+    lu, piv = linalg.lu_factor(np.eye(states) - trans.T, check_finite=False)
+    if not np.array_equal(piv, i):
+        raise ArithmeticError("Markov chain not diagonally dominant; cannot share one factorisation")
+    e0 = np.zeros(states)
+    e0[0] = 1.0
+    a = linalg.solve_triangular(lu, e0, lower=True, unit_diagonal=True, check_finite=False)
+    b = linalg.solve_triangular(lu, np.ones(states), trans="T", lower=False, check_finite=False)
+    return np.cumsum(a * b)
+
+
+def _arl_at(values, probs, h_boys: float, states: int) -> float:
+    delta = h_boys / (states - 0.5)  # h sits mid-way between grid points
+    return float(arl_curve(values, probs, delta, states)[-1])
+
+
+def _check_scalar_inputs(births, share_expected, odds_ratio) -> None:
+    births, share_expected, odds_ratio = (np.asarray(x, dtype=float) for x in (births, share_expected, odds_ratio))
+    if not np.all(np.isfinite(births) & (births >= 0)):
+        raise ValueError("expected births per period must be finite and >= 0")
+    if not np.all((share_expected > 0) & (share_expected < 1)):
+        raise ValueError("in-control share of boys p0 must lie in (0, 1)")
+    if not np.all(np.isfinite(odds_ratio) & (odds_ratio > 1)):
+        raise ValueError("odds_ratio must be finite and > 1 (an upward shift)")
+
+
+def run_length(
+    births: float,
+    share_expected: float,
+    odds_ratio: float,
+    threshold: float,
+    *,
+    share_true: float | None = None,
+    births_model: str = "poisson",
+    states: int = 600,
+) -> tuple[float, float]:
+    """Zero-state average run length (periods) of the LLR CUSUM, and its convergence check.
+
+    Parameters
+    ----------
+    births : expected births per period (> 0).
+    share_expected : in-control share of boys p0 in (0, 1) the chart was built with.
+    odds_ratio : the chart's shift, odds(p1) / odds(p0) > 1.
+    threshold : h > 0, LLR units; alarm when S > h.
+    share_true : the true share of boys (default p0: the in-control ARL0).
+    births_model : "poisson" or "binomial" (exactly round(births) births per period).
+    states : grid points of the chain; the check reruns with twice as many.
+
+    Returns
+    -------
+    (arl, rel_change): ARL in periods from the fine chain, and |ARL_fine - ARL| / ARL_fine.
+
+    Raises
+    ------
+    ValueError for p0 or share_true outside (0, 1), odds_ratio <= 1, threshold <= 0.
+
+    >>> arl, rel = run_length(100, 1.05 / 2.05, 1.15 / 1.05, 1.61, births_model="binomial")
+    >>> round(arl, 1), rel < 0.01
+    (51.7, True)
+    """
+    _check_scalar_inputs(births, share_expected, odds_ratio)
+    share_true = share_expected if share_true is None else share_true
+    if not 0 < share_true < 1:
+        raise ValueError("share_true must lie in (0, 1)")
+    if not threshold > 0:
+        raise ValueError("threshold must be > 0 (LLR units)")
+    kappa = _kappa(share_expected, odds_ratio)
+    values, probs = increment_distribution(max(births, _MIN_BIRTHS), share_true, kappa, births_model)
+    h_boys = threshold / np.log(odds_ratio)
+    coarse = _arl_at(values, probs, h_boys, states)
+    fine = _arl_at(values, probs, h_boys, 2 * states)
+    return fine, abs(fine - coarse) / fine
+
+
+def arl_integer_cusum(
+    k: float, h: float, births: int, share_true: float, *, digits: int = 2
+) -> float:
+    """ARL of surveillance's integer chart ``S = max(0, S + boys - k)``, alarm at ``S >= h``.
+
+    Exact chain on the lattice ``10**-digits`` with ``k`` and ``h`` rounded to ``digits``, as
+    ``surveillance::arlCusum(h, k, theta, distr = "binomial", n = births, digits)`` (1.20.3).
+
+    >>> round(arl_integer_cusum(10.47, 10.25, 20, 1.05 / 2.05), 2)
+    50.85
+    """
+    delta = 10.0**-digits
+    k_lattice, h_states = round(k / delta), round(h / delta)
+    boys = np.arange(births + 1)
+    values = boys - k_lattice * delta
+    probs = stats.binom.pmf(boys, births, share_true)
+    return float(arl_curve(values, probs, delta, h_states)[-1])
+
+
+@lru_cache(maxsize=65536)
+def _calibrate_key(
+    births: float, share_expected: float, odds_ratio: float, arl0: float, births_model: str,
+    states: int, rel_tol: float,
+) -> tuple[float, float, float, int]:
+    c = np.log(odds_ratio)
+    values, probs = increment_distribution(births, share_expected, _kappa(share_expected, odds_ratio),
+                                           births_model)
+    h_top = (np.log(arl0) + 1.0) / c  # boys; Wald: ARL0 >= exp(h), so h <= log(ARL0) up to overshoot
+    n_states = states
+    while True:
+        delta = h_top / (n_states - 0.5)
+        curve = arl_curve(values, probs, delta, n_states)
+        if curve[-1] < arl0:
+            h_top *= 1.5
+            continue
+        top = int(np.searchsorted(curve, arl0))  # first H - 1 with ARL >= arl0
+        if top == 0:
+            h_boys = 0.5 * delta * arl0 / curve[0]  # a single step alarms already: arl0 tiny
+        else:  # log-linear between the grid thresholds (H - 0.5) * delta
+            lo, hi = np.log(curve[top - 1]), np.log(curve[top])
+            h_boys = (top - 0.5 + (np.log(arl0) - lo) / (hi - lo)) * delta
+        fine = _arl_at(values, probs, h_boys, 2 * n_states)
+        rel = abs(fine - arl0) / arl0
+        if rel <= rel_tol or 2 * n_states > _MAX_STATES:
+            return float(h_boys * c), fine, rel, 2 * n_states
+        n_states *= 2
+        h_top = h_boys * 1.2
+
+
+def calibration_key(births, share_expected, odds_ratio, arl0) -> np.ndarray:
+    """Rounded cache keys: births on a 2% log grid, p0 to 0.001, OR to 1e-4, ARL0 to 3 digits.
+
+    Rounding moves the ARL by about 1% at most, well inside the +/-25% false-alarm tolerance.
+    """
+    births = np.maximum(np.asarray(births, dtype=float), _MIN_BIRTHS)
+    births_key = np.exp(np.round(np.log(births) / np.log(1.02)) * np.log(1.02))
+    arl0 = np.asarray(arl0, dtype=float)
+    digits = 2 - np.floor(np.log10(arl0))
+    arl_key = np.round(arl0 * 10.0**digits) / 10.0**digits
+    return np.stack(np.broadcast_arrays(
+        np.round(births_key, 6), np.round(share_expected, 3), np.round(odds_ratio, 4), arl_key
+    ), axis=-1)
+
+
+def calibrate_threshold(
+    births: np.ndarray,
+    share_expected: np.ndarray,
+    odds_ratio: np.ndarray,
+    arl0: np.ndarray,
+    *,
+    births_model: str = "poisson",
+    states: int = 400,
+    rel_tol: float = 0.01,
+) -> Calibration:
+    """Threshold h (LLR units) giving each series its in-control ARL0, by Brook-Evans.
+
+    Parameters
+    ----------
+    births : expected births per period of each series (fractions allowed; below 0.05
+        calibrated as 0.05).
+    share_expected : in-control share of boys p0 in (0, 1).
+    odds_ratio : the shift the chart is tuned to (> 1), e.g. ``odds_ratio_for_shift``.
+    arl0 : wanted in-control ARL in periods (> 1), e.g. from ``split_false_alarm_budget``.
+    births_model : "poisson" (default) or "binomial".
+    states : grid points of the first chain; the result is checked on a grid twice as fine
+        and refined (doubling, up to 4800 points) until the ARL moves less than ``rel_tol``.
+
+    Returns
+    -------
+    Calibration of arrays shaped like the broadcast inputs: threshold, arl0 achieved,
+    rel_change, states. Results are cached per rounded key (``calibration_key``).
+
+    Raises
+    ------
+    ValueError for ARL0 <= 1, p0 outside (0, 1), odds_ratio <= 1, negative births.
+
+    >>> cal = calibrate_threshold(np.array([20.0, 100.0]), 0.5146, 1.0943, 500.0)
+    >>> np.round(cal.threshold, 2).tolist(), bool(np.all(np.abs(cal.arl0 / 500 - 1) < 0.01))
+    ([2.39, 3.5], True)
+    """
+    _check_scalar_inputs(births, share_expected, odds_ratio)
+    arl0 = np.asarray(arl0, dtype=float)
+    if not np.all(np.isfinite(arl0) & (arl0 > 1)):
+        raise ValueError("in-control ARL0 must be finite and > 1 period (a chart cannot alarm more than"
+                         " once a period); check the false-alarm budget")
+    if births_model not in ("poisson", "binomial"):
+        raise ValueError(f"births_model must be 'poisson' or 'binomial', got {births_model!r}")
+    keys = calibration_key(births, share_expected, odds_ratio, arl0)
+    flat = keys.reshape(-1, 4)
+    unique, inverse = np.unique(flat, axis=0, return_inverse=True)
+    solved = np.array([
+        _calibrate_key(*map(float, row), births_model, states, rel_tol) for row in unique
+    ]).reshape(-1, 4)
+    shape = keys.shape[:-1]
+    pick = solved[inverse.ravel()]
+    return Calibration(
+        threshold=pick[:, 0].reshape(shape),
+        arl0=pick[:, 1].reshape(shape),
+        rel_change=pick[:, 2].reshape(shape),
+        states=pick[:, 3].astype(int).reshape(shape),
+    )
+
+
+def split_false_alarm_budget(
+    track: np.ndarray, budget_per_year: dict[str, float], periods_per_year: float
+) -> np.ndarray:
+    """In-control ARL0 per series from a system-wide budget of false alerts per year per track.
+
+    Each track (e.g. ``"default"`` and ``"parity_2_within_policy"``) shares its budget equally
+    among its series: ``ARL0_i = periods_per_year * n_series_in_track / budget``. With renewal
+    after each alarm a series then raises ``periods_per_year / ARL0_i`` false alerts a year and
+    the track ``budget``, by linearity whatever the dependence between nested areas. Equal
+    shares are chosen because every false lead costs the enforcement team the same follow-up.
+
+    Parameters
+    ----------
+    track : (series,) labels naming each series' track.
+    budget_per_year : expected false alerts per year for each track (> 0).
+    periods_per_year : e.g. ``models.constants.PERIODS_PER_YEAR["week"]``.
+
+    Raises
+    ------
+    ValueError if a track has no budget or a budget gives ARL0 <= 1.
+
+    >>> split_false_alarm_budget(np.array(["default"] * 3 + ["p2"]), {"default": 12, "p2": 4}, 52.0).tolist()
+    [13.0, 13.0, 13.0, 13.0]
+    """
+    track = np.asarray(track)
+    names, inverse, counts = np.unique(track, return_inverse=True, return_counts=True)
+    missing = [str(n) for n in names if n not in budget_per_year]
+    if missing:
+        raise ValueError(f"no false-alarm budget for track(s) {missing}")
+    budget = np.array([float(budget_per_year[str(n)]) for n in names])
+    if not np.all(np.isfinite(budget) & (budget > 0)):
+        raise ValueError("false-alarm budgets must be > 0 alerts per year")
+    arl0 = periods_per_year * counts / budget
+    if np.any(arl0 <= 1):
+        raise ValueError(
+            f"budget implies ARL0 <= 1 period for track(s) {names[arl0 <= 1].tolist()}: more false alerts"
+            " than series x periods; lower the budget"
+        )
+    return arl0[inverse.ravel()]
