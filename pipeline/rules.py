@@ -55,7 +55,7 @@ def _date(column: str) -> pl.Expr:
     Each form is tried only on values of its exact length, so "2024-3-5" is no date;
     an impossible calendar date (31 February) parses to NULL.
     """
-    value = _text(column)
+    value = pl.col(column)  # trimmed already, NULL when blank
     length = value.str.len_bytes()
     midnight = value.str.ends_with(" 00:00:00") & (length == 19)
     return pl.coalesce(
@@ -68,13 +68,13 @@ def _date(column: str) -> pl.Expr:
 
 def _integer(column: str) -> pl.Expr:
     """A whole number written with digits only ("3"; "3.0" as spreadsheets write it)."""
-    value = _text(column)
+    value = pl.col(column)
     digits_only = value.str.contains(r"^\d+(\.0+)?$")
     return pl.when(digits_only).then(value.str.replace(r"\.0+$", "")).cast(pl.Int64, strict=False)
 
 
 def _code(column: str, codes: dict[str, str]) -> pl.Expr:
-    return _text(column).str.to_lowercase().replace_strict(codes, default=None, return_dtype=pl.String)
+    return pl.col(column).str.to_lowercase().replace_strict(codes, default=None, return_dtype=pl.String)
 
 
 @dataclass(frozen=True)
@@ -85,9 +85,13 @@ class RowRule:
 
 
 def row_rules(today: dt.date, leaf_areas: pl.Series, known_areas: pl.Series) -> tuple[RowRule, ...]:
-    """The rules in the order they are judged; ``p_*`` columns hold parsed values."""
+    """The rules in the order they are judged.
+
+    Rules see the trimmed text of each column (NULL when blank) and, in ``p_*`` columns,
+    the parsed values.
+    """
     def present(column: str) -> pl.Expr:
-        return _text(column).is_not_null()
+        return pl.col(column).is_not_null()
 
     def between(column: str, low: int, high: int) -> pl.Expr:
         return (pl.col(column) < low) | (pl.col(column) > high)
@@ -100,8 +104,9 @@ def row_rules(today: dt.date, leaf_areas: pl.Series, known_areas: pl.Series) -> 
         RowRule("invalid_sex", "sex", pl.col("p_sex").is_null()),
         RowRule("invalid_birth_order", "birth_order",
                 pl.col("p_birth_order").is_null() | between("p_birth_order", 1, MAX_BIRTH_ORDER)),
-        RowRule("unknown_area", "area_code", ~_text("area_code").is_in(known_areas) | ~present("area_code")),
-        RowRule("area_not_lowest_level", "area_code", ~_text("area_code").is_in(leaf_areas)),
+        RowRule("unknown_area", "area_code",
+                ~pl.col("area_code").is_in(known_areas.implode()) | ~present("area_code")),
+        RowRule("area_not_lowest_level", "area_code", ~pl.col("area_code").is_in(leaf_areas.implode())),
         RowRule("invalid_plurality", "plurality",
                 present("plurality") & (pl.col("p_plurality").is_null()
                                         | between("p_plurality", 1, MAX_PLURALITY))),
@@ -132,47 +137,55 @@ def judge_rows(frame: pl.DataFrame, rules: tuple[RowRule, ...]) -> JudgedRows:
     ``frame`` has contract column names (optional ones may be absent) and LINE.
     A repeat of a record_id inside the file keeps the last line; earlier lines with
     identical values are merged silently, earlier lines that differ are quarantined
-    as ``duplicate_in_file``.
+    as ``duplicate_in_file``. One lazy query parses and judges every column.
     """
-    for column in TYPED_COLUMNS:
-        if column not in frame.columns:
-            frame = frame.with_columns(pl.lit(None, pl.String).alias(column))
-    parsed = frame.with_columns(
-        p_birth_date=_date("birth_date"),
-        p_registered_date=_date("registered_date"),
-        p_sex=_code("sex", SEX_CODES),
-        p_birth_order=_integer("birth_order"),
-        p_plurality=_integer("plurality"),
-        p_mother_age=_integer("mother_age"),
-        p_residence_status=_code("residence_status", RESIDENCE_CODES),
-        p_policy_status=_code("policy_status", POLICY_CODES),
+    absent = [pl.lit(None, pl.String).alias(c) for c in TYPED_COLUMNS if c not in frame.columns]
+    # index of the first broken rule, NULL for a clean row
+    first_broken = pl.coalesce(
+        pl.when(rule.broken.fill_null(False)).then(pl.lit(i, pl.UInt8)) for i, rule in enumerate(rules)
     )
-    first_rule = pl.lit(None, pl.String)
-    first_column = pl.lit(None, pl.String)
-    for rule in reversed(rules):  # the earliest rule in the table wins
-        broken = rule.broken.fill_null(False)
-        first_rule = pl.when(broken).then(pl.lit(rule.name)).otherwise(first_rule)
-        first_column = pl.when(broken).then(pl.lit(rule.column)).otherwise(first_column)
-    judged = parsed.with_columns(rule=first_rule, column_name=first_column)
-
-    offending_value = pl.coalesce(
-        pl.when(pl.col("column_name") == c).then(pl.col(c)) for c in TYPED_COLUMNS if c != "record_id"
+    judged = (
+        frame.lazy()
+        .with_columns(absent)
+        .with_columns(_text(c).alias(c) for c in TYPED_COLUMNS)
+        .with_columns(
+            p_birth_date=_date("birth_date"),
+            p_registered_date=_date("registered_date"),
+            p_sex=_code("sex", SEX_CODES),
+            p_birth_order=_integer("birth_order"),
+            p_plurality=_integer("plurality"),
+            p_mother_age=_integer("mother_age"),
+            p_residence_status=_code("residence_status", RESIDENCE_CODES),
+            p_policy_status=_code("policy_status", POLICY_CODES),
+        )
+        .with_columns(rule_index=first_broken)
+        .collect()
     )
-    broken_rows = judged.filter(pl.col("rule").is_not_null()).select(
-        LINE, "rule", "column_name", offending_value.alias("value"), _text("record_id").alias("record_id")
+    broken = judged.filter(pl.col("rule_index").is_not_null())
+    names = {i: rule.name for i, rule in enumerate(rules)}
+    columns = {i: rule.column for i, rule in enumerate(rules)}
+    broken_rows = broken.select(
+        LINE,
+        pl.col("rule_index").replace_strict(names, return_dtype=pl.String).alias("rule"),
+        pl.col("rule_index").replace_strict(columns, return_dtype=pl.String).alias("column_name"),
+    ).with_columns(
+        value=pl.Series([row[c] for row, c in zip(broken.iter_rows(named=True),
+                                                   (columns[i] for i in broken["rule_index"]), strict=True)],
+                        dtype=pl.String),
+        record_id=broken["record_id"],
     )
-    clean = judged.filter(pl.col("rule").is_null()).select(
-        _text("record_id").alias("record_id"),
+    clean = judged.filter(pl.col("rule_index").is_null()).select(
+        "record_id",
         pl.col("p_birth_date").alias("birth_date"),
         pl.col("p_sex").alias("sex"),
         pl.col("p_birth_order").cast(pl.Int32).alias("birth_order"),
-        _text("area_code").alias("area_code"),
+        "area_code",
         pl.col("p_plurality").fill_null(1).cast(pl.Int32).alias("plurality"),
         pl.col("p_registered_date").alias("registered_date"),
         pl.col("p_mother_age").cast(pl.Int32).alias("mother_age"),
         pl.col("p_residence_status").alias("residence_status"),
         pl.col("p_policy_status").alias("policy_status"),
-        _text("facility_code").alias("facility_code"),
+        "facility_code",
         pl.col(LINE),
     )
     clean, duplicates = _resolve_repeats(clean)
