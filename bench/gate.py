@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -26,7 +28,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 ASOF = dt.date(2025, 3, 15)
 FIRST_BIRTH = dt.date(2015, 3, 1)
-LAST_BIRTH = dt.date(2025, 1, 14)  # ASOF - 60 days: every delay (0-59 days) is registered
 SECONDS_TARGET = 15.0
 RSS_TARGET_MB = 2048.0
 
@@ -61,6 +62,11 @@ with recursive walk(area_code, ancestor_code, ancestor_depth) as (
 select * from walk;
 """
 
+# Births are spread evenly from FIRST_BIRTH to the day before ASOF and registered 0-59 days
+# later; those registered after ASOF are left out (the pipeline ignores them): 2 % more
+# rows are generated and $births of those that remain are kept, chosen by hash so that
+# every month is thinned alike. The new delivery is the $delivery most recently registered
+# records, as a nightly export would be.
 BIRTHS_SQL = """
 create table births as
 with
@@ -70,25 +76,40 @@ villages as (
 ),
 numbered as (
     select i, hash(i) as h,
-           cast($first_birth + cast(i * $days // $births as integer) as date) as birth_date
-    from range($births) t(i)
+           cast($first_birth + cast(i * $days // $generated as integer) as date) as birth_date
+    from range($generated) t(i)
+),
+made as (
+    select
+        h,
+        sha256(cast(i as varchar)) as record_hash,
+        numbered.birth_date,
+        case when (h % 1000) < 513 then 'M' when (h % 1000) < 997 then 'F' else 'U' end as sex,
+        cast(1 + (h // 7) % 3 as integer) as birth_order,
+        villages.area_code,
+        1 as plurality,
+        cast(numbered.birth_date + cast((h // 11) % 60 as integer) as date) as registered_date,
+        cast(20 + (h // 13) % 20 as integer) as mother_age,
+        case when (h // 17) % 5 = 0 then 'floating' else 'registered' end as residence_status,
+        case when (h // 19) % 10 = 0 then 'outside' else 'within' end as policy_status,
+        'F' || (h // 23) % 400 as facility_code,
+        1 as delivery_id,
+        cast(i % 1000000 + 2 as integer) as source_line
+    from numbered
+    join villages on villages.village_index = (numbered.h // 29) % $villages
 )
-select
-    sha256(cast(i as varchar)) as record_hash,
-    numbered.birth_date,
-    case when (h % 1000) < 513 then 'M' when (h % 1000) < 997 then 'F' else 'U' end as sex,
-    cast(1 + (h // 7) % 3 as integer) as birth_order,
-    villages.area_code,
-    1 as plurality,
-    cast(numbered.birth_date + cast((h // 11) % 60 as integer) as date) as registered_date,
-    cast(20 + (h // 13) % 20 as integer) as mother_age,
-    case when (h // 17) % 5 = 0 then 'floating' else 'registered' end as residence_status,
-    case when (h // 19) % 10 = 0 then 'outside' else 'within' end as policy_status,
-    'F' || (h // 23) % 400 as facility_code,
-    case when i >= $births - $delivery then 2 else 1 end as delivery_id,
-    cast(i % 1000000 + 2 as integer) as source_line
-from numbered
-join villages on villages.village_index = (numbered.h // 29) % $villages
+select * exclude (h)
+from made
+where registered_date <= $asof
+order by h
+limit $births
+"""
+
+DELIVERY_SQL = """
+update births set delivery_id = 2
+where record_hash in (
+    select record_hash from births order by registered_date desc, record_hash limit $delivery
+)
 """
 
 ESTIMATES_SQL = """
@@ -160,25 +181,42 @@ def build(database: Path, births: int, delivery: int) -> float:
             BIRTHS_SQL,
             {
                 "births": births,
-                "delivery": delivery,
+                "generated": births * 102 // 100,
                 "first_birth": FIRST_BIRTH,
-                "days": (LAST_BIRTH - FIRST_BIRTH).days,
+                "days": (ASOF - FIRST_BIRTH).days,
                 "villages": villages,
+                "asof": ASOF,
             },
         )
+        connection.execute(DELIVERY_SQL, {"delivery": delivery})
         connection.execute(ESTIMATES_SQL)
     return time.perf_counter() - started
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident set size in MB.
+
+    VmHWM from /proc, which starts afresh at exec; ru_maxrss would carry over the peak of
+    the parent that forked us (the builder, gigabytes). Falls back to ru_maxrss elsewhere.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def timed_run(database: Path) -> dict[str, float]:
     """The measured part; runs in a fresh process (see main)."""
     process_start = time.perf_counter()
     marks: dict[str, float] = {}
+    peaks: dict[str, float] = {}
 
     def mark(step: str) -> None:
         marks[step] = time.perf_counter()
-
-    import resource
+        peaks[step] = _peak_rss_mb()
 
     import duckdb
 
@@ -187,36 +225,45 @@ def timed_run(database: Path) -> dict[str, float]:
         check_outputs,
         check_registry,
         output_metrics,
+        preload_gx,
         registry_metrics,
     )
+    from expectations.runner import gx_handle
 
-    mark("imports")
+    mark("imports (python, pandas, duckdb, expectations)")
+    # As the gate should run it: GX imports in the background while DuckDB aggregates.
+    preload_gx()
     connection = duckdb.connect(str(database), read_only=True)
+    registry = registry_metrics(connection, asof=ASOF, delivery_ids=[2])
+    mark("registry_metrics (DuckDB, 10M rows)")
+    outputs = output_metrics(connection)
+    mark("output_metrics (DuckDB)")
     batch = connection.execute("select * from births where delivery_id = 2").df()
     known = [row[0] for row in connection.execute("select area_code from areas").fetchall()]
-    mark("read_batch")
+    mark("read delivery batch")
+    gx_handle()
+    mark("wait for GX import (rest of it)")
     outcomes = check_delivery(
         batch, known_area_codes=known, asof=ASOF, rows_read=len(batch) + 150,
         rows_quarantined=150,
     )
-    mark("check_delivery (GX import included)")
-    metrics = registry_metrics(connection, asof=ASOF, delivery_ids=[2])
-    mark("registry_metrics")
-    outcomes += check_registry(metrics)
+    mark("check_delivery")
+    outcomes += check_registry(registry)
     mark("check_registry")
-    metrics = output_metrics(connection)
-    mark("output_metrics")
-    outcomes += check_outputs(metrics)
+    outcomes += check_outputs(outputs)
     mark("check_outputs")
-    report: dict[str, float] = {}
+    report: dict[str, object] = {}
     previous = process_start
     for step, at in marks.items():
-        report[step] = round(at - previous, 3)
+        report[step] = f"{at - previous:.3f} s (peak RSS so far {peaks[step]:.0f} MB)"
         previous = at
     report["total_seconds"] = round(previous - process_start, 3)
-    report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    report["cpu_seconds (user + system, all threads)"] = round(usage.ru_utime + usage.ru_stime, 2)
+    report["peak_rss_mb"] = round(_peak_rss_mb(), 1)
     report["batch_rows"] = len(batch)
     report["failed"] = [o.expectation for o in outcomes if not o.success]
+    report["load_average_1min"] = round(os.getloadavg()[0], 2)
     return report
 
 
@@ -251,8 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     report = json.loads(completed.stdout.strip().splitlines()[-1])
     for key, value in report.items():
-        print(f"{key:>40}: {value}")
-    print(f"{'wall seconds of the fresh process':>40}: {wall:.2f}")
+        print(f"{key:>48}: {value}")
+    print(f"{'wall seconds of the fresh process':>48}: {wall:.2f}")
     met = wall < SECONDS_TARGET and report["peak_rss_mb"] < RSS_TARGET_MB
     print(f"target < {SECONDS_TARGET:.0f} s and < {RSS_TARGET_MB:.0f} MB: "
           f"{'met' if met else 'NOT met'}")

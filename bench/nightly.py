@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 
 from pipeline.demo import DemoSpec, build_areas, simulate_births
 

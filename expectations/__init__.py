@@ -18,6 +18,7 @@ from expectations.outcome import (
 from expectations.outputs import OUTPUT_METRICS, check_outputs, output_metrics
 from expectations.registry import REGISTRY_METRICS, check_registry, registry_metrics
 from expectations.report import render_dq_report
+from expectations.runner import preload_gx
 from expectations.thresholds import DEFAULT_THRESHOLDS, Thresholds
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "gate_error_line",
     "outcome_rows",
     "output_metrics",
+    "preload_gx",
     "registry_metrics",
     "render_dq_report",
 ]

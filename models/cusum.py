@@ -117,8 +117,10 @@ def llr_increments(
     log_or = np.log(odds_ratio)
     with np.errstate(invalid="ignore"):
         drift = np.log1p(share_expected * (odds_ratio - 1.0))
-    inc = boys * log_or - births * drift
-    inc = np.where(births > 0, inc, 0.0)
+    if not np.all(np.isfinite(drift)):  # p0 is not looked at where there are no births
+        drift = np.where(births > 0, drift, 0.0)
+    inc = np.multiply(boys, log_or, dtype=float)
+    inc -= births * drift
     return inc.sum(axis=-1) if inc.ndim == 3 else inc
 
 
@@ -187,12 +189,15 @@ def excursion_onset(statistic: np.ndarray, alarm: np.ndarray) -> np.ndarray:
     >>> excursion_onset(np.array([[0., 2., 3., 0., 1.]]), np.zeros((1, 5), bool)).tolist()
     [[-1, 1, 1, -1, 4]]
     """
-    n_periods = statistic.shape[1]
-    at_zero = (statistic == 0) | alarm
-    marks = np.where(at_zero, np.arange(n_periods), -1)
-    last_zero = np.maximum.accumulate(marks, axis=1)
-    before = np.concatenate([np.full((statistic.shape[0], 1), -1), last_zero[:, :-1]], axis=1)
-    return np.where(statistic > 0, before + 1, -1)
+    n_series, n_periods = statistic.shape
+    at_zero = statistic == 0
+    marks = np.where(at_zero | alarm, np.arange(n_periods, dtype=np.int32), np.int32(-1))
+    onset = np.empty((n_series, n_periods), dtype=np.int32)
+    onset[:, 0] = -1
+    np.maximum.accumulate(marks[:, :-1], axis=1, out=onset[:, 1:])  # last zero before t
+    onset += 1
+    onset[at_zero] = -1
+    return onset
 
 
 def _check_counts(boys: np.ndarray, births: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -203,11 +208,12 @@ def _check_counts(boys: np.ndarray, births: np.ndarray) -> tuple[np.ndarray, np.
             "boys and births must have the same shape (series, periods) or (series, periods, classes);"
             f" got {boys.shape} and {births.shape}"
         )
-    if not (np.all(np.isfinite(boys)) and np.all(np.isfinite(births))):
+    is_integer = np.issubdtype(boys.dtype, np.integer) and np.issubdtype(births.dtype, np.integer)
+    if not is_integer and not (np.all(np.isfinite(boys)) and np.all(np.isfinite(births))):
         raise ValueError("boys and births must be finite counts (no NaN)")
-    if np.any(boys < 0) or np.any(boys > births):
+    if boys.min(initial=0) < 0 or np.any(boys > births):
         raise ValueError("counts must satisfy 0 <= boys <= births")
-    return boys.astype(float), births.astype(float)
+    return boys, births
 
 
 def _check_share(share_expected: np.ndarray, births: np.ndarray) -> np.ndarray:
@@ -270,10 +276,12 @@ def binomial_cusum(
     h_full = np.broadcast_to(h, increment.shape)
     exponent = _quantum_exponents(increment, h_full)
     scale = np.ldexp(1.0, exponent)[:, None]
-    z = np.rint(increment * scale).astype(np.int64)
-    h_int = np.floor(h_full * scale).astype(np.int64)  # integer S > floor(h * 2**e)  <=>  S > h * 2**e
-    stat_int, alarm = cusum_reset_int(z, h_int)
-    statistic = stat_int / scale  # exact: division by a power of two
+    scaled = np.multiply(increment, scale)
+    z = np.rint(scaled, out=scaled).astype(np.int64)
+    is_constant_in_time = h.ndim == 0 or (h.ndim == 2 and h.shape[1] == 1)
+    h_int = np.floor((h_full[:, :1] if is_constant_in_time else h_full) * scale).astype(np.int64)
+    stat_int, alarm = cusum_reset_int(z, h_int)  # S > floor(h 2**e)  <=>  S > h 2**e for integer S
+    statistic = np.multiply(stat_int, np.ldexp(1.0, -exponent)[:, None])  # exact: a power of two
     return CusumResult(
         statistic=statistic,
         threshold=h_full,

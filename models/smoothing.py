@@ -92,7 +92,7 @@ def _check_counts(boys, girls, pool):
     pool = _int_array(pool, "pool", y.size)
     for name, arr in (("boys", y), ("girls", girls)):
         if np.any(arr < 0):
-            raise ValueError(f"{name} is negative at cells {_name(np.flatnonzero(arr < 0), '')}")
+            raise ValueError(f"{name} is negative at {_name(np.flatnonzero(arr < 0), 'cells')}")
     return y.astype(float), (y + girls).astype(float), pool
 
 

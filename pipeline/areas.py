@@ -83,8 +83,8 @@ def _check_areas(path: Path, raw: pl.DataFrame) -> None:
     _fail_at(path, raw, pl.col("area_code").is_null() | (pl.col("area_code") == ""), "empty area_code")
     _fail_at(path, raw, pl.col("name").is_null() | (pl.col("level").fill_null("") == ""),
              "area {area_code} lacks a name or level")
-    _fail_at(path, raw, pl.col("area_code").is_duplicated() & (pl.col("line") != pl.col("line").min().over("area_code")),
-             "area_code {area_code} appears twice")
+    is_repeat = pl.col("line") != pl.col("line").min().over("area_code")
+    _fail_at(path, raw, is_repeat, "area_code {area_code} appears twice")
     _fail_at(path, raw, pl.col("parent_code").is_not_null() & ~pl.col("parent_code").is_in(raw["area_code"]),
              "parent_code {parent_code} of {area_code} is not an area")
     _fail_at(path, raw, pl.col("parent_code") == pl.col("area_code"), "area {area_code} is its own parent")

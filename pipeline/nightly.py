@@ -31,6 +31,9 @@ def nightly(settings: Settings, con: duckdb.DuckDBPyConnection, asof: dt.date | 
         exit_code, message = 0, "published"
     except SurveilError as error:
         exit_code, message = error.exit_code, str(error)
+        (output_folder(settings, run_id) / "summary.txt").write_text(
+            f"run {run_id}: {STATUS_BY_EXIT.get(exit_code, 'failed')}, nothing new published\n{message}\n",
+            encoding="utf-8")
     except Exception as error:  # anything unforeseen: one line here, the trace in the run folder
         exit_code, message = 1, f"{type(error).__name__}: {error}"
         (output_folder(settings, run_id) / "traceback.txt").write_text(traceback.format_exc(), encoding="utf-8")

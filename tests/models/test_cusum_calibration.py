@@ -53,11 +53,12 @@ def test_one_factorisation_equals_separate_solves():
     for states in (1, 7, 33, 60):
         i = np.arange(states)
         u = values / 0.5
+        low = np.floor(u)
         trans = np.zeros((states, states))
-        for src in i:
-            dest = np.rint(src + u).clip(0, None)
-            inside = dest < states
-            np.add.at(trans[src], dest[inside].astype(int), probs[inside])
+        for src in i:  # split each landing point between its two grid neighbours
+            for dest, weight in ((src + low, probs * (1 - (u - low))), (src + low + 1, probs * (u - low))):
+                inside = dest < states
+                np.add.at(trans[src], dest[inside].clip(0, None).astype(int), weight[inside])
         direct = np.linalg.solve(np.eye(states) - trans, np.ones(states))[0]
         assert curve[states - 1] == pytest.approx(direct, rel=1e-9)
 

@@ -121,7 +121,8 @@ def test_sql_command_prints_table_and_csv(registry, surveil):
     ('[data]\nareas = "areas.csv"\n', "[data.births]"),
     ('[data]\nbirths = "births/*"\nareas = "areas.csv"\n[surveillance]\nperiod = "fortnight"\n',
      "[surveillance.period]"),
-    ('[data]\nbirths = "births/*"\nareas = "missing.csv"\n[privacy]\ndemo_hash_key = "k"\n', "missing.csv: file not found"),
+    ('[data]\nbirths = "births/*"\nareas = "missing.csv"\n[privacy]\ndemo_hash_key = "k"\n',
+     "missing.csv: file not found"),
     ('[data]\nbirths = "births/*"\nareas = "areas.csv"\n', "SURVEIL_HASH_KEY is not set"),
 ])
 def test_bad_configuration_exits_2_with_one_line(registry, surveil, monkeypatch, config_text, message):

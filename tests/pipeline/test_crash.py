@@ -1,0 +1,50 @@
+"""A run killed at any moment leaves the registry whole: every delivery in or out, never half."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import record
+
+
+def _invariants(registry) -> None:
+    # every loaded delivery has exactly the rows it counted, and no row lacks its delivery
+    mismatched = registry.query(
+        "select l.delivery_id from loads l left join (select delivery_id, count(*) n from birth_records "
+        "group by all) r using (delivery_id) where l.status = 'loaded' and coalesce(r.n, 0) <> l.rows_loaded")
+    assert mismatched == []
+    assert registry.query("select count(*) from birth_records where delivery_id not in "
+                          "(select delivery_id from loads where status = 'loaded')") == [(0,)]
+
+
+@pytest.mark.parametrize("kill_after", [0.2, 0.6, 1.2])
+def test_sigkill_during_load_leaves_whole_deliveries(registry, kill_after):
+    for month in range(1, 7):
+        registry.deliver(f"births_2024-{month:02d}.csv", [
+            record(f"M{month}-{i}", birth_date=f"2024-{month:02d}-{1 + i % 28:02d}",
+                   registered_date=f"2024-{month:02d}-{1 + i % 28:02d}", sex="MF"[i % 2], area_code=f"V{1 + i % 6}")
+            for i in range(15_000)])
+    child = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", "--config", str(registry.config)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not registry.database.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(kill_after)  # seconds into loading, counted from the database's creation
+    was_running = child.poll() is None
+    if was_running:
+        os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert registry.database.exists()
+    _invariants(registry)
+    # the next run completes the job: all six deliveries, each once
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--config", str(registry.config)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    _invariants(registry)
+    assert registry.query("select count(*) from births") == [(90_000,)]
+    assert registry.query("select count(*) from loads where status = 'loaded'") == [(6,)]
