@@ -14,9 +14,8 @@ the chain is exact; that is how ``arl_integer_cusum`` reproduces ``surveillance:
 leading ``H x H`` block of the largest one, so one LU factorisation gives the ARL for every
 ``H`` (``ARL_H = sum_{j<H} a_j b_j`` with ``a = L^{-1} e_0``, ``b = U^{-T} 1`` from
 ``(I - P)^T = L U``; no row exchange occurs because ``(I - P)^T`` is column diagonally
-dominant). Calibration therefore costs one factorisation per grid, plus one on a grid twice
-as fine to check convergence (the ARL there must be within ``rel_tol`` of the target;
-otherwise the grid is refined again).
+dominant). Calibration therefore costs one factorisation per grid: one grid and one twice as fine,
+whose ARLs are extrapolated (Richardson) and whose difference is the convergence check.
 
 Births per period: ``births_model="poisson"`` (default for calibration) takes births in a
 period as Poisson with the expected mean (boys and girls independent Poisson), which allows
@@ -45,8 +44,8 @@ class Calibration:
     """Per-series thresholds; every array has the shape of the ``births`` given."""
 
     threshold: np.ndarray  # h, LLR units
-    arl0: np.ndarray  # in-control ARL (periods) at h on the finest grid used
-    rel_change: np.ndarray  # |ARL at h on a grid twice as fine - ARL0 wanted| / ARL0: the check
+    arl0: np.ndarray  # in-control ARL (periods) at h, extrapolated from the two finest grids
+    rel_change: np.ndarray  # |ARL on the finest grid - extrapolated ARL| / ARL at h: the check
     states: np.ndarray  # grid points of the finest chain
 
 
@@ -199,18 +198,26 @@ def _calibrate_key(
     n_states = states
     for _ in range(40):
         delta = h_top / (n_states - 0.5)
-        curve = arl_curve(values, probs, delta, n_states)
-        if curve[-1] < arl0:
+        coarse = arl_curve(values, probs, delta, n_states)
+        if coarse[-1] < arl0:
             h_top *= 1.5
             continue
-        h_boys = _interpolate_threshold(curve, delta, arl0)
+        h_boys = _interpolate_threshold(coarse, delta, arl0)
         if h_boys < 0.8 * h_top:  # the grid was too coarse at h: span h itself with the states
             h_top = 1.05 * h_boys
             continue
-        fine = _arl_at(values, probs, h_boys, 2 * n_states)  # the check: twice the states
-        rel = abs(fine - arl0) / arl0
-        if rel <= rel_tol or 2 * n_states >= _MAX_STATES:
-            return float(h_boys * c), fine, rel, 2 * n_states
+        # the split chain converges at second order in the grid width: extrapolate (Richardson)
+        # from grids delta and delta / 2 on the log-ARL scale, where ARL(h) is nearly linear
+        fine = arl_curve(values, probs, delta / 2, 2 * n_states)
+        h_fine = (np.arange(1, 2 * n_states + 1) - 0.5) * delta / 2
+        log_coarse = np.interp(h_fine, (np.arange(1, n_states + 1) - 0.5) * delta, np.log(coarse))
+        log_fine = np.log(fine)
+        log_extrapolated = log_fine + (log_fine - log_coarse) / 3.0
+        h_boys = float(np.interp(np.log(arl0), np.maximum.accumulate(log_extrapolated), h_fine))
+        error = float(np.expm1(abs(np.interp(h_boys, h_fine, log_fine - log_extrapolated))))
+        if error <= rel_tol or 2 * n_states >= _MAX_STATES:
+            achieved = float(np.exp(np.interp(h_boys, h_fine, log_extrapolated)))
+            return float(h_boys * c), achieved, error, 2 * n_states
         n_states *= 2
         h_top = 1.05 * h_boys
     raise ArithmeticError(f"threshold search did not converge for ARL0 {arl0}")
@@ -261,9 +268,10 @@ def calibrate_threshold(
     odds_ratio : the shift the chart is tuned to (> 1), e.g. ``odds_ratio_for_shift``.
     arl0 : wanted in-control ARL in periods (> 1), e.g. from ``split_false_alarm_budget``.
     births_model : "poisson" (default) or "binomial".
-    states : grid points of the chain that places h; h is then checked on a grid twice as
-        fine, and the grid is doubled (up to 1600 points) until that check is within ``rel_tol``
-        of the wanted ARL0.
+    states : grid points of the coarse chain. The ARL is computed on grids of ``states`` and
+        ``2 * states`` points and extrapolated (Richardson: the split chain converges at second
+        order); the grids are doubled (up to 1600 points) until the fine grid is within
+        ``rel_tol`` of the extrapolation.
 
     Returns
     -------

@@ -78,9 +78,10 @@ def _int_array(x, name: str, size: int | None = None) -> np.ndarray:
     arr = np.asarray(x)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array, got shape {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-            raise ValueError(f"{name} must hold integers")
+    fractional = arr.size and not np.issubdtype(arr.dtype, np.integer) and (
+        not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)))
+    if fractional:
+        raise ValueError(f"{name} must hold integers")
     if size is not None and arr.size != size:
         raise ValueError(f"{name} has {arr.size} entries but boys has {size}")
     return arr.astype(np.int64)

@@ -1,23 +1,30 @@
 """Model stage: raw SRB with exact intervals and small-area smoothed SRB per cell.
 
 Each cell is an area x stratum x period, estimated over its trailing window. Cells of
-the same level, stratum and period share a prior (one pool each).
+the same level, stratum and period share a prior (one pool each); the hierarchical
+method shrinks each cell toward its parent area's cell; the spatial one borrows from
+neighbours in ``adjacency.csv``. The statistics are in ``models/``; this module only
+lays the cells out as arrays.
 """
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import polars as pl
 
 from models.beta_posterior import jeffreys_summary
+from models.smoothing import SmoothedSRB, smooth_srb
 from models.srb import clopper_pearson_srb, srb_raw
+from pipeline.areas import AreaTree
 from pipeline.config import SurveillanceSettings
+
+log = logging.getLogger(__name__)
 
 ESTIMATE_COLUMNS = (
     "area_code", "level", "stratum", "period_start", "window_start", "births", "boys", "girls",
     "srb_raw", "srb_raw_lo", "srb_raw_hi", "srb_smoothed", "srb_lo", "srb_hi", "prob_above",
 )
-
-
 ESTIMATE_SCHEMA = {
     "area_code": pl.String, "level": pl.String, "stratum": pl.String, "period_start": pl.Date,
     "window_start": pl.Date, "births": pl.Int64, "boys": pl.Int64, "girls": pl.Int64,
@@ -29,24 +36,60 @@ def empty_estimates() -> pl.DataFrame:
     return pl.DataFrame(schema=ESTIMATE_SCHEMA)
 
 
-def estimate_srb(counts: pl.DataFrame, settings: SurveillanceSettings) -> pl.DataFrame:
-    """srb_estimates rows (CONTRACT §4) from the dense window counts."""
+def estimate_srb(counts: pl.DataFrame, tree: AreaTree, settings: SurveillanceSettings) -> tuple[pl.DataFrame, SmoothedSRB]:
+    """srb_estimates rows (CONTRACT §4) from the dense window counts, and the smoother's notes."""
     boys = counts["boys"].to_numpy()
     girls = counts["girls"].to_numpy()
     raw_lo, raw_hi = clopper_pearson_srb(boys, girls)
-    smoothed = _smooth(counts, settings)
-    return counts.with_columns(
+    smoothed = smooth_cells(counts, tree, settings)
+    rows = counts.with_columns(
         pl.Series("srb_raw", srb_raw(boys, girls)).fill_nan(None),
         pl.Series("srb_raw_lo", raw_lo).fill_nan(None),
         pl.Series("srb_raw_hi", np.where(np.isinf(raw_hi), np.nan, raw_hi)).fill_nan(None),
-        pl.Series("srb_smoothed", smoothed.srb_mean),
+        pl.Series("srb_smoothed", smoothed.srb_smoothed),
         pl.Series("srb_lo", smoothed.srb_lo),
         pl.Series("srb_hi", smoothed.srb_hi),
         pl.Series("prob_above", smoothed.prob_above),
     ).select(ESTIMATE_COLUMNS)
+    return rows, smoothed
 
 
-def _smooth(counts: pl.DataFrame, settings: SurveillanceSettings):
-    return jeffreys_summary(
-        counts["boys"].to_numpy(), counts["girls"].to_numpy(), alert_level=settings.alert_level
-    )
+def smooth_cells(counts: pl.DataFrame, tree: AreaTree, settings: SurveillanceSettings) -> SmoothedSRB:
+    """Lay the cells out as arrays and call the configured smoother."""
+    boys = counts["boys"].to_numpy()
+    girls = counts["girls"].to_numpy()
+    method = settings.smoothing
+    if method == "jeffreys":
+        s = jeffreys_summary(boys, girls, alert_level=settings.alert_level)
+        return SmoothedSRB(s.srb_mean, s.srb_lo, s.srb_hi, s.prob_above, s.is_fallback, ())
+    cells = counts.select("area_code", "stratum", "period_start", "depth").with_row_index("cell")
+    pool = cells.select(pl.struct("depth", "stratum", "period_start").rank("dense")).to_series().to_numpy()
+    options: dict[str, np.ndarray] = {}
+    if method == "hierarchical":
+        options["parent"] = _parent_cells(cells, tree)
+    elif method == "spatial":
+        options["area"], options["edges"] = _area_graph(counts, tree)
+    return smooth_srb(boys, girls, pool=pool.astype(np.int64), method=method,
+                      alert_level=settings.alert_level, **options)
+
+
+def _parent_cells(cells: pl.DataFrame, tree: AreaTree) -> np.ndarray:
+    """Index of each cell's parent-area cell in the same stratum and period; -1 at the root."""
+    parents = tree.areas.select("area_code", "parent_code")
+    keyed = cells.join(parents, on="area_code", how="left")
+    lookup = cells.select(pl.col("area_code").alias("parent_code"), "stratum", "period_start",
+                          pl.col("cell").alias("parent_cell"))
+    joined = keyed.join(lookup, on=["parent_code", "stratum", "period_start"], how="left").sort("cell")
+    return joined["parent_cell"].fill_null(-1).cast(pl.Int64).to_numpy()
+
+
+def _area_graph(counts: pl.DataFrame, tree: AreaTree) -> tuple[np.ndarray, np.ndarray]:
+    """Area index per cell and the neighbour pairs as index pairs."""
+    index = {code: i for i, code in enumerate(tree.areas["area_code"].to_list())}
+    area = counts["area_code"].replace_strict(index, return_dtype=pl.Int64).to_numpy()
+    pairs = tree.adjacency
+    edges = np.column_stack([
+        pairs["area_code_a"].replace_strict(index, return_dtype=pl.Int64).to_numpy(),
+        pairs["area_code_b"].replace_strict(index, return_dtype=pl.Int64).to_numpy(),
+    ]) if pairs.height else np.empty((0, 2), dtype=np.int64)
+    return area, edges

@@ -38,6 +38,7 @@ class RunResult:
     loaded_at: dt.datetime
     timings: dict[str, float] = field(default_factory=dict)
     births_unknown_sex: int = 0
+    notes: tuple[str, ...] = ()
 
 
 def _replace_areas(con: duckdb.DuckDBPyConnection, tree: AreaTree) -> None:
@@ -61,6 +62,7 @@ def run_nightly(settings: Settings, con: duckdb.DuckDBPyConnection, *, now: dt.d
     """Run every stage once; raise a SurveilError (with its exit code) on failure."""
     asof = asof or now.date()
     timings: dict[str, float] = {}
+    notes: list[str] = []
     clock = time.perf_counter()
 
     def lap(name: str) -> None:
@@ -95,7 +97,8 @@ def run_nightly(settings: Settings, con: duckdb.DuckDBPyConnection, *, now: dt.d
         lap("transform")
         # model
         with progress.task("smooth estimates", total=None):
-            estimates = estimate_srb(counts, surveillance)
+            estimates, smoothed = estimate_srb(counts, tree, surveillance)
+        notes.extend(smoothed.messages)
         lap("model")
         # alert
         candidates = level_alerts(estimates, surveillance)
@@ -106,7 +109,8 @@ def run_nightly(settings: Settings, con: duckdb.DuckDBPyConnection, *, now: dt.d
     stage(con, estimates, candidates, run_id)
     publish(con)
     lap("publish")
-    return RunResult(run_id, asof, report, estimates, is_demo_key, loader.now, timings, unknown_sex or 0)
+    return RunResult(run_id, asof, report, estimates, is_demo_key, loader.now, timings, unknown_sex or 0,
+                     tuple(notes))
 
 
 def new_run_id(now: dt.datetime) -> str:

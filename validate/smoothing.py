@@ -22,12 +22,11 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from scipy import special
+from scipy import sparse, special
 
 from models.smoothing import smooth_srb
 from models.smoothing_eb import fit_mml, fit_moments
 from models.smoothing_spatial import _phi_moments, _units
-from scipy import sparse
 
 SEEDS = (1, 2, 3, 4, 5)
 

@@ -9,7 +9,7 @@ from dq_fixtures import ASOF
 from test_dq_delivery import _duplicate_hash
 
 from expectations import check_delivery, check_registry, registry_metrics, render_dq_report
-from expectations.runner import gx_handle
+from expectations.runner import gx_handle, preload_gx
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -62,3 +62,11 @@ def test_importing_the_package_does_not_import_great_expectations():
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_preload_shares_the_one_context(gx_context):
+    handle, _ = gx_context
+    thread = preload_gx()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert gx_handle() is handle
