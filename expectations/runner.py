@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -262,9 +263,18 @@ def _count(count: int, suppression_size: int) -> int | str:
 
 
 def _format_value(column: str, value: Any, suppression_size: int) -> str:
+    """A value as shown in an outcome; births counts below the suppression size read "<5".
+
+    >>> import numpy as np
+    >>> _format_value("births", np.int64(3), 5), _format_value("births", 480.0, 5)
+    ('<5', '480')
+    >>> _format_value("volume_ratio", 0.41234, 5), _format_value("srb_hi", float("inf"), 5)
+    ('0.4123', 'inf')
+    """
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return "missing"
-    if column in BIRTH_COUNT_COLUMNS and isinstance(value, (int, float)) and value == int(value):
+    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if column in BIRTH_COUNT_COLUMNS and is_number and math.isfinite(value):
         return str(_count(int(value), suppression_size))
     if isinstance(value, pd.Timestamp | dt.datetime):
         return value.date().isoformat() if value == value.normalize() else value.isoformat()

@@ -200,7 +200,8 @@ def excursion_onset(statistic: np.ndarray, alarm: np.ndarray) -> np.ndarray:
     return onset
 
 
-def _check_counts(boys: np.ndarray, births: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def check_counts(boys: np.ndarray, births: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Counts as arrays, or ValueError: same 2-D/3-D shape, finite, 0 <= boys <= births."""
     boys = np.asarray(boys)
     births = np.asarray(births)
     if boys.shape != births.shape or boys.ndim not in (2, 3):
@@ -216,7 +217,8 @@ def _check_counts(boys: np.ndarray, births: np.ndarray) -> tuple[np.ndarray, np.
     return boys, births
 
 
-def _check_share(share_expected: np.ndarray, births: np.ndarray) -> np.ndarray:
+def check_share(share_expected: np.ndarray, births: np.ndarray) -> np.ndarray:
+    """p0 broadcast to the counts, or ValueError where it is outside (0, 1) and births > 0."""
     share = np.broadcast_to(np.asarray(share_expected, dtype=float), births.shape)
     bad = (births > 0) & ~((share > 0) & (share < 1))
     if np.any(bad):
@@ -262,8 +264,8 @@ def binomial_cusum(
     >>> np.round(r.statistic, 3).tolist(), r.alarm.tolist(), r.onset.tolist()
     ([[0.697, 2.347, 0.0, 2.126]], [[False, True, False, True]], [[0, 0, -1, 3]])
     """
-    boys, births = _check_counts(boys, births)
-    share = _check_share(share_expected, births)
+    boys, births = check_counts(boys, births)
+    share = check_share(share_expected, births)
     odds = np.asarray(odds_ratio, dtype=float)
     if not np.all(np.isfinite(odds) & (odds > 1)):
         raise ValueError("odds_ratio must be finite and > 1 (an upward shift)")
@@ -319,8 +321,8 @@ def alarm_evidence(
     >>> ev.period.tolist(), ev.boys.tolist(), ev.girls.tolist(), round(float(ev.srb_expected[0]), 1)
     ([1, 3], [130.0, 75.0], [70.0, 25.0], 106.2)
     """
-    boys, births = _check_counts(boys, births)
-    expected = np.where(births > 0, births * _check_share(share_expected, births), 0.0)
+    boys, births = check_counts(boys, births)
+    expected = np.where(births > 0, births * check_share(share_expected, births), 0.0)
     if births.ndim == 3:
         boys, births, expected = boys.sum(axis=-1), births.sum(axis=-1), expected.sum(axis=-1)
     series, period = np.nonzero(result.alarm) if cells is None else (np.asarray(c) for c in cells)

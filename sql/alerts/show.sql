@@ -1,0 +1,2 @@
+-- One alert with its area, for `surveil alerts show`.
+select * from v_alerts where alert_id = $alert_id
