@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from expectations.outcome import ExpectationOutcome
-from expectations.runner import Check, run_checks
+from expectations.runner import Check, _count, run_checks
 from expectations.thresholds import DEFAULT_THRESHOLDS, Thresholds
 from models.constants import SEX_BOY, SEX_GIRL, SEX_UNKNOWN
 
@@ -112,7 +112,8 @@ def check_delivery(
         ),
         unit="deliveries",
         summarise=lambda f: (
-            f"{share:.2%} ({rows_quarantined:,} of {rows_read:,} rows read)",
+            f"{share:.2%} ({_count(rows_quarantined, thresholds.suppression_size)} of "
+            f"{rows_read:,} rows read quarantined)",
             share,
         ),
     )
@@ -142,6 +143,7 @@ def _check_area_codes(
         lambda E: E.ExpectColumnValuesToBeInSet(column="is_known_area", value_set=[True]),
         unit="distinct area codes",
         sample_columns=("area_code", "records"),
+        threshold=f"area_code one of the {len(known):,} codes of the area reference",
     )
     return run_checks(
         "delivery_area_codes", codes, [check], suppression_size=thresholds.suppression_size

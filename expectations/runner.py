@@ -58,6 +58,7 @@ class Check:
     sample_columns : for aggregate frames, the columns that describe an offending row.
     summarise : optional (frame) -> (observed text, observed value) replacing the generic
         summary, e.g. to total a column of offending-row counts.
+    threshold : optional wording of the threshold replacing the one read from GX's kwargs.
     """
 
     name: str
@@ -65,6 +66,7 @@ class Check:
     unit: str = "records"
     sample_columns: tuple[str, ...] = ()
     summarise: Callable[[pd.DataFrame], tuple[str, float | None]] | None = None
+    threshold: str | None = None
 
 
 class _Gx:
@@ -179,7 +181,7 @@ def _outcome(
         severity=CATALOGUE[check.name].severity,
         success=bool(result.success) and error is None,
         observed=observed,
-        threshold=_threshold(config.type, kwargs),
+        threshold=check.threshold or _threshold(config.type, kwargs),
         sample=sample,
         gx_expectation=config.type,
         observed_value=value,
@@ -208,9 +210,8 @@ def _summary(
     if "unexpected_count" in details and details.get("element_count") is not None:
         unexpected = int(details["unexpected_count"] or 0)
         total = int(details["element_count"])
-        shown = _count(unexpected, suppression_size) if check.unit == "records" else unexpected
-        shown_text = f"{shown:,}" if isinstance(shown, int) else shown
-        text = f"{shown_text} of {total:,} {check.unit} offending"
+        shown = _count(unexpected, suppression_size) if check.unit == "records" else f"{unexpected:,}"
+        text = f"{shown} of {total:,} {check.unit} offending"
         if kwargs.get("mostly") is not None:
             share = (details.get("unexpected_percent") or 0.0) / 100.0
             return f"{share:.2%} ({text})", share
@@ -250,16 +251,21 @@ def _sample(
     if mismatched.get("missing"):
         return tuple(sorted(mismatched["missing"]))
     counts = details.get("partial_unexpected_counts") or []
+    # GX counts values over its partial list (20 rows) only: show counts when that list
+    # held every offending row, else the values alone.
+    is_complete = (details.get("unexpected_count") or 0) <= len(
+        details.get("partial_unexpected_list") or []
+    )
     return tuple(
-        f"{_format_value('', item['value'], suppression_size)} "
-        f"({_count(int(item['count']), suppression_size)} {check.unit})"
+        _format_value("", item["value"], suppression_size)
+        + (f" ({_count(int(item['count']), suppression_size)} {check.unit})" if is_complete else "")
         for item in counts[:SAMPLE_SIZE]
     )
 
 
-def _count(count: int, suppression_size: int) -> int | str:
+def _count(count: int, suppression_size: int) -> str:
     """A count of births as shown outside the database: "<5" below the suppression size."""
-    return f"<{suppression_size}" if 0 < count < suppression_size else count
+    return f"<{suppression_size}" if 0 < count < suppression_size else f"{count:,}"
 
 
 def _format_value(column: str, value: Any, suppression_size: int) -> str:
@@ -275,7 +281,7 @@ def _format_value(column: str, value: Any, suppression_size: int) -> str:
         return "missing"
     is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if column in BIRTH_COUNT_COLUMNS and is_number and math.isfinite(value):
-        return str(_count(int(value), suppression_size))
+        return _count(int(value), suppression_size).replace(",", "")
     if isinstance(value, pd.Timestamp | dt.datetime):
         return value.date().isoformat() if value == value.normalize() else value.isoformat()
     if isinstance(value, dt.date):

@@ -61,22 +61,30 @@ def discover_deliveries(pattern: str, base_dir: Path) -> list[Path]:
     return sorted(paths, key=lambda p: (p.name, str(p)))
 
 
-@dataclass(frozen=True)
+# A delivery this large relative to the registry is cheaper to apply by rebuilding
+# births once at the end than row by row in place.
+REBUILD_SHARE = 0.2
+
+
+@dataclass
 class Loader:
     con: duckdb.DuckDBPyConnection
     rules: tuple[RowRule, ...]
     hash_key: bytes
     max_quarantine_share: float
     now: dt.datetime
+    needs_rebuild: bool = False
 
     def load_all(self, paths: list[Path], progress: Callable[[Path], None] | None = None) -> LoadReport:
+        """Load each file in delivery order; then make ``births`` current."""
         report = LoadReport()
         for path in paths:
             report.outcomes.append(self.load_one(path))
             if progress:
                 progress(path)
-        if report.changed:
+        if self.needs_rebuild:
             db.run(self.con, "transforms/births_current")
+            self.needs_rebuild = False
         return report
 
     def load_one(self, path: Path) -> DeliveryOutcome:
@@ -151,12 +159,19 @@ class Loader:
                 path, size, sha256, rows_read=batch.rows_read, rows_loaded=batch.clean.height,
                 rows_quarantined=batch.quarantined.height,
                 columns_dropped=",".join(batch.columns_dropped) or None, encoding=batch.encoding)
+            sorts_last, replaces_earlier, births_now = db.row(
+                self.con, "load/delivery_order", path=str(path), file_name=path.name)
             db.run(self.con, "load/supersede_path", path=str(path))
             db.run(self.con, "load/insert_load", **row)
             self.con.register("new_birth_records", batch.clean.to_arrow())
             self.con.register("new_quarantine", batch.quarantined.to_arrow())
             db.run(self.con, "load/insert_birth_records", delivery_id=row["delivery_id"])
             db.run(self.con, "load/insert_quarantine", delivery_id=row["delivery_id"], source_file=str(path))
+            if self.needs_rebuild or not sorts_last or replaces_earlier or \
+                    batch.clean.height > REBUILD_SHARE * births_now:
+                self.needs_rebuild = True
+            else:
+                db.run(self.con, "load/births_apply_delivery", delivery_id=row["delivery_id"])
             self.con.commit()
         except BaseException:
             self.con.rollback()

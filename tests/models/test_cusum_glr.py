@@ -49,12 +49,12 @@ def test_glr_matches_sequential_definition():
 
 
 def test_glr_threshold_gives_its_arl_in_simulation():
-    h, rel_se = glr_threshold(40.0, 0.515, 200.0, window_periods=20, n_runs=1500, n_periods=300, seed=3)
+    h, rel_se = glr_threshold(40.0, 0.515, 100.0, window_periods=10, n_runs=1500, n_periods=200, seed=3)
     rng = np.random.default_rng(4)
-    births = rng.poisson(40, size=(1500, 600))
-    alarms = binomial_glr(rng.binomial(births, 0.515), births, 0.515, h, window_periods=20).alarm.sum()
+    births = rng.poisson(40, size=(1000, 400))
+    alarms = binomial_glr(rng.binomial(births, 0.515), births, 0.515, h, window_periods=10).alarm.sum()
     empirical = births.size / alarms
-    assert abs(empirical / 200.0 - 1) < 4 * (rel_se + 1 / np.sqrt(alarms))
+    assert abs(empirical / 100.0 - 1) < 4 * (rel_se + 1 / np.sqrt(alarms))
 
 
 def test_glr_bad_input():
