@@ -1,8 +1,8 @@
 """Timing of the CUSUM core at the issue-4 scale: 3,000 areas x 5 strata x 520 weeks.
 
 ``python -m bench.cusum`` prints seconds for: the chart with onset and alarm extraction (target
-< 2 s on 2 cores), the prospective baseline, and threshold calibration cold (< 30 s) and warm
-(cached, < 1 s). Data are simulated with a fixed seed; volumes are log-normal, from villages
+< 2 s on 2 cores), the prospective baseline, threshold calibration cold (< 30 s) and warm
+(cached, < 1 s), and detectability. Data are simulated with a fixed seed; volumes are log-normal, from villages
 (~1 birth a week) to districts (~200 a week), with a stratum share of the area's births.
 """
 from __future__ import annotations
@@ -15,7 +15,13 @@ from threadpoolctl import threadpool_limits
 from models.baseline import prospective_baseline
 from models.constants import PERIODS_PER_YEAR, STRATA
 from models.cusum import alarm_evidence, binomial_cusum, odds_ratio_for_shift
-from models.cusum_calibration import _calibrate_key, calibrate_threshold, split_false_alarm_budget
+from models.cusum_calibration import (
+    calibrate_threshold,
+    calibration_cache_size,
+    clear_calibration_cache,
+    split_false_alarm_budget,
+)
+from models.detectability import detectable_srb
 from models.srb import share_from_srb
 
 N_AREAS, N_PERIODS = 3000, 520
@@ -51,15 +57,15 @@ def main() -> None:
     odds = odds_ratio_for_shift(106.0)
     track = np.where(np.tile(np.array(STRATA) == "parity_2_within_policy", N_AREAS), "p2wp", "default")
     arl0 = split_false_alarm_budget(track, {"default": 12.0, "p2wp": 4.0}, PERIODS_PER_YEAR["week"])
-    _calibrate_key.cache_clear()
+    clear_calibration_cache()
     with threadpool_limits(1):  # small LU factorisations: threads only add contention
         cal = timed("threshold calibration, cold", lambda: calibrate_threshold(mean, 0.5146, odds, arl0),
                     repeat=1)
         timed("threshold calibration, warm (cached)", lambda: calibrate_threshold(mean, 0.5146, odds, arl0))
-    n_keys = _calibrate_key.cache_info().currsize
-    print(f"  {n_keys} distinct calibration keys; max rel. change fine vs coarse grid "
+    n_keys = calibration_cache_size()
+    print(f"  {n_keys} distinct calibration keys; largest estimated chain error "
           f"{cal.rel_change.max():.4f}")
-    base = timed("prospective baseline (104 weeks, guard 13)", lambda: prospective_baseline(boys, births))
+    base = timed("prospective baseline (window 104, guard 52 weeks)", lambda: prospective_baseline(boys, births))
 
     def chart_and_alarms():
         result = binomial_cusum(boys, births, base.share, cal.threshold[:, None], odds_ratio=odds)
@@ -68,6 +74,11 @@ def main() -> None:
     result, evidence = timed("CUSUM + onset + alarm extraction (target < 2 s)", chart_and_alarms)
     print(f"  {int(result.alarm.sum())} alarms in {int(result.alarm.any(axis=1).sum())} series; "
           f"{evidence.boys.size} evidence rows")
+    with threadpool_limits(1):
+        srb = timed("detectability (SRB found within 52 weeks), cold",
+                    lambda: detectable_srb(mean, 0.5146, odds, cal.threshold), repeat=1)
+    print(f"  detectable SRB: median {np.median(srb[np.isfinite(srb)]):.1f}; "
+          f"{np.isinf(srb).mean():.0%} of series cannot detect even SRB 250 within a year")
 
 
 if __name__ == "__main__":

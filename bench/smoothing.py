@@ -2,11 +2,12 @@
 
 3,000 areas (1 city, 16 districts, 184 towns, 2,799 villages on a lattice) x 5 strata x 312
 weekly trailing 52-week windows = 4.68 million cells in one call per method.
-Prints wall seconds and peak memory (tracemalloc peak of Python/numpy allocations during
-the call, and the process's maximum resident set size).  Run: ``python -m bench.smoothing``.
+Prints wall and CPU seconds (threads: CPU can exceed wall) and peak memory (tracemalloc
+peak of Python/numpy allocations during the call, and the process's maximum RSS).  Run: ``python -m bench.smoothing``.
 """
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
@@ -88,32 +89,33 @@ def make_cells(seed: int = 0):
                 edges=edges)
 
 
-def run(method: str, cells: dict) -> tuple[float, float, float, int]:
+def run(method: str, cells: dict) -> tuple[float, float, float, float, int]:
     kw = dict(pool=cells["pool"], method=method)
     if method == "hierarchical":
         kw["parent"] = cells["parent"]
     if method == "spatial":
         kw.update(area=cells["area"], edges=cells["edges"])
     tracemalloc.start()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = smooth_srb(cells["boys"], cells["girls"], **kw)
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = tracemalloc.get_traced_memory()[1] / 2**30
     tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     bad = sum(int(np.isnan(getattr(res, k)).sum()) for k in
               ("srb_smoothed", "srb_lo", "srb_hi", "prob_above"))
-    return dt, peak, rss, bad
+    return dt, cpu, peak, rss, bad
 
 
 def main(methods: tuple[str, ...] = ("eb", "hierarchical", "spatial")) -> None:
     cells = make_cells()
     print(f"cells: {cells['boys'].size:,}  pools: {np.unique(cells['pool']).size:,}  "
           f"edges: {len(cells['edges']):,}")
-    print(f"{'method':<14}{'seconds':>9}{'peak GiB (tracemalloc)':>24}{'max RSS GiB':>13}{'NaN':>5}")
+    print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores; wall time suffers above ~1)")
+    print(f"{'method':<14}{'seconds':>9}{'CPU s':>8}{'peak GiB (tracemalloc)':>24}{'max RSS GiB':>13}{'NaN':>5}")
     for m in methods:
-        dt, peak, rss, bad = run(m, cells)
-        print(f"{m:<14}{dt:>9.2f}{peak:>24.2f}{rss:>13.2f}{bad:>5}")
+        dt, cpu, peak, rss, bad = run(m, cells)
+        print(f"{m:<14}{dt:>9.2f}{cpu:>8.2f}{peak:>24.2f}{rss:>13.2f}{bad:>5}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ package does not import Great Expectations: the first check does.
 from __future__ import annotations
 
 from expectations.catalogue import CATALOGUE, CRITICAL, WARNING, Rule, Severity
-from expectations.delivery import check_delivery
+from expectations.delivery import check_deliveries, check_delivery
 from expectations.outcome import (
     ExpectationOutcome,
     blocking,
@@ -33,6 +33,7 @@ __all__ = [
     "Severity",
     "Thresholds",
     "blocking",
+    "check_deliveries",
     "check_delivery",
     "check_outputs",
     "check_registry",

@@ -29,8 +29,9 @@ class Thresholds:
     mother_age_max: int = 60
     # Octuplets are the largest recorded live-born set.
     plurality_max: int = 8
-    # Earliest plausible birth date: older dates are defaults (1900-01-01) or garbage.
-    birth_date_floor: dt.date = dt.date(1950, 1, 1)
+    # Earliest accepted birth date: the loader's row rule (CONTRACT section 1); the check
+    # guards against a loader fault.
+    birth_date_floor: dt.date = dt.date(1900, 1, 1)
 
     # --- registry ---------------------------------------------------------------------
     # Volume: +/-40 % against the same month a year earlier (issue 5) ...

@@ -35,7 +35,7 @@ import numpy as np
 from scipy import linalg, stats
 
 _TAIL = 1e-13  # probability mass left out of each Poisson/binomial tail
-_MIN_BIRTHS = 0.05  # expected births per period below this are calibrated as this
+MIN_BIRTHS = 0.05  # expected births per period below this are calibrated as this
 _MAX_STATES = 1600
 
 
@@ -49,7 +49,8 @@ class Calibration:
     states: np.ndarray  # grid points of the finest chain
 
 
-def _kappa(share_expected: float, odds_ratio: float) -> float:
+def reference_per_birth(share_expected: float, odds_ratio: float) -> float:
+    """kappa: surveillance's reference value k per birth, ``log(1 - p0 + p0 OR) / log(OR)``."""
     return float(np.log1p(share_expected * (odds_ratio - 1.0)) / np.log(odds_ratio))
 
 
@@ -104,7 +105,8 @@ def arl_curve(values: np.ndarray, probs: np.ndarray, delta: float, states: int) 
     return np.cumsum(a * b)
 
 
-def _arl_at(values, probs, h_boys: float, states: int) -> float:
+def arl_at_threshold(values: np.ndarray, probs: np.ndarray, h_boys: float, states: int) -> float:
+    """ARL of the chain whose threshold h (boys) sits mid-way between grid points (inner routine)."""
     delta = h_boys / (states - 0.5)  # h sits mid-way between grid points
     return float(arl_curve(values, probs, delta, states)[-1])
 
@@ -159,11 +161,11 @@ def run_length(
         raise ValueError("share_true must lie in (0, 1)")
     if not threshold > 0:
         raise ValueError("threshold must be > 0 (LLR units)")
-    kappa = _kappa(share_expected, odds_ratio)
-    values, probs = increment_distribution(max(births, _MIN_BIRTHS), share_true, kappa, births_model)
+    kappa = reference_per_birth(share_expected, odds_ratio)
+    values, probs = increment_distribution(max(births, MIN_BIRTHS), share_true, kappa, births_model)
     h_boys = threshold / np.log(odds_ratio)
-    coarse = _arl_at(values, probs, h_boys, states)
-    fine = _arl_at(values, probs, h_boys, 2 * states)
+    coarse = arl_at_threshold(values, probs, h_boys, states)
+    fine = arl_at_threshold(values, probs, h_boys, 2 * states)
     return fine, abs(fine - coarse) / fine
 
 
@@ -192,7 +194,7 @@ def _calibrate_key(
     states: int, rel_tol: float,
 ) -> tuple[float, float, float, int]:
     c = np.log(odds_ratio)
-    values, probs = increment_distribution(births, share_expected, _kappa(share_expected, odds_ratio),
+    values, probs = increment_distribution(births, share_expected, reference_per_birth(share_expected, odds_ratio),
                                            births_model)
     h_top = (np.log(arl0) + 1.0) / c  # boys; Wald: ARL0 >= exp(h), so h <= log(ARL0) up to overshoot
     n_states = states
@@ -238,7 +240,7 @@ def calibration_key(births, share_expected, odds_ratio, arl0) -> np.ndarray:
     Births are off by 2.5% at most, which moves the ARL by about as much: well inside the
     +/-25% false-alarm tolerance, and it keeps a whole area tree to a few hundred keys.
     """
-    births = np.maximum(np.asarray(births, dtype=float), _MIN_BIRTHS)
+    births = np.maximum(np.asarray(births, dtype=float), MIN_BIRTHS)
     births_key = np.exp(np.round(np.log(births) / np.log(1.05)) * np.log(1.05))
     arl0 = np.asarray(arl0, dtype=float)
     digits = 2 - np.floor(np.log10(arl0))
@@ -307,6 +309,16 @@ def calibrate_threshold(
         rel_change=pick[:, 2].reshape(shape),
         states=pick[:, 3].astype(int).reshape(shape),
     )
+
+
+def clear_calibration_cache() -> None:
+    """Forget cached thresholds (for timing a cold calibration)."""
+    _calibrate_key.cache_clear()
+
+
+def calibration_cache_size() -> int:
+    """Number of (births, p0, OR, ARL0) keys calibrated so far."""
+    return _calibrate_key.cache_info().currsize
 
 
 def split_false_alarm_budget(

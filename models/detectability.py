@@ -16,11 +16,11 @@ from functools import lru_cache
 import numpy as np
 
 from models.cusum_calibration import (
-    _MIN_BIRTHS,
-    _kappa,
-    _arl_at,
+    MIN_BIRTHS,
+    arl_at_threshold,
     calibration_key,
     increment_distribution,
+    reference_per_birth,
 )
 from models.srb import share_from_srb, srb_from_share
 
@@ -31,12 +31,12 @@ _SRB_TOLERANCE = 0.1  # boys per 100 girls
 @lru_cache(maxsize=65536)
 def _detectable_key(births: float, share_expected: float, odds_ratio: float, threshold: float,
                     horizon: float, srb_max: float, births_model: str) -> float:
-    kappa = _kappa(share_expected, odds_ratio)
+    kappa = reference_per_birth(share_expected, odds_ratio)
     h_boys = threshold / np.log(odds_ratio)
 
     def arl(srb: float) -> float:
         values, probs = increment_distribution(births, float(share_from_srb(srb)), kappa, births_model)
-        return _arl_at(values, probs, h_boys, _STATES)
+        return arl_at_threshold(values, probs, h_boys, _STATES)
 
     low = float(srb_from_share(share_expected))
     if arl(low) <= horizon:
@@ -103,7 +103,7 @@ def detectable_srb(
         raise ValueError("odds_ratio must be > 1 (an upward shift)")
     unique, inverse = np.unique(flat, axis=0, return_inverse=True)
     found = np.array([
-        _detectable_key(max(row[0], _MIN_BIRTHS), row[1], row[2], row[3], float(horizon_periods),
+        _detectable_key(max(row[0], MIN_BIRTHS), row[1], row[2], row[3], float(horizon_periods),
                         float(srb_max), births_model)
         for row in unique
     ])

@@ -1,16 +1,20 @@
 """Small-area Bayesian smoothing of the sex ratio at birth (issue 3).
 
-One public function, :func:`smooth_srb`, with three estimators of the share of boys
+One public function, :func:`smooth_srb`, with four estimators of the share of boys
 ``p = boys / (boys + girls)`` per cell (cell = area x stratum x trailing window), all
 reported on the SRB scale (boys per 100 girls, ``100 p / (1 - p)``):
 
+``"none"``
+    No pooling: each cell's own Jeffreys posterior Beta(boys + 1/2, girls + 1/2).
 ``"eb"``
     Beta-binomial empirical Bayes per pool, prior by marginal maximum likelihood
-    (Griffiths 1973, Biometrics 29:637; moment start of Kleinman 1973, JASA 68:46).
+    (Griffiths 1973, Biometrics 29:637; moment start of Kleinman 1973, JASA 68:46), the
+    posterior averaged over the uncertainty of the prior precision (see
+    :mod:`models.smoothing_eb`).
 ``"hierarchical"``
     The same beta-binomial, but each cell's prior mean is its parent area's posterior
     mean (village -> town -> district -> city), processed top-down; one prior precision
-    per pool by marginal maximum likelihood.
+    per pool, integrated over its (normal-approximation) likelihood.
 ``"spatial"``
     BYM2 (Riebler, Sorbye, Simpson & Rue 2016, Stat Methods Med Res 25:1145) on the logit
     of p, one intercept and one sum-to-zero constraint per connected component, fitted by
@@ -27,10 +31,10 @@ import numpy as np
 
 from models.constants import DEFAULT_ALERT_LEVEL
 from models.smoothing_beta import srb_summary
-from models.smoothing_eb import JEFFREYS, fit_mml, fit_moments, fit_tree_precision
+from models.smoothing_eb import JEFFREYS, eb_posterior, tree_posterior
 from models.smoothing_spatial import check_edges, spatial_posterior
 
-METHODS = ("eb", "hierarchical", "spatial")
+METHODS = ("none", "eb", "hierarchical", "spatial")
 MAX_NAMED = 20  # cell indices named per message; is_fallback marks all of them
 
 
@@ -132,21 +136,19 @@ def _check_parent(parent, size: int) -> np.ndarray:
 # --- estimators -----------------------------------------------------------------------
 
 def _eb_beta(y, n, g, n_pools, pool_ids, notes):
-    """Posterior Beta(A, B) per cell under the per-pool MML beta prior."""
-    fit = fit_mml(y, n, g, n_pools, fit_moments(y, n, g, n_pools))
+    """Posterior Beta(A, B) per cell under the per-pool beta prior (precision integrated)."""
+    A, B, fit = eb_posterior(y, n, g, n_pools)
     notes.pools(pool_ids, ~fit.ok, "no pooling (Jeffreys Beta(1/2, 1/2) prior): fewer than two "
                 "areas with births, or no boys / no girls at all in")
     notes.pools(pool_ids, fit.clipped, "between-area variance estimate <= 0, clipped to zero "
-                "(prior = complete-pooling posterior) in")
+                "(MML precision at its cap, the pool's births) in")
     notes.pools(pool_ids, fit.ok & ~fit.converged,
                 "marginal likelihood did not converge; last ascent iterate kept in")
     ok = fit.ok[g]
-    a = np.where(ok, fit.mu[g] * fit.M[g], JEFFREYS)
-    b = np.where(ok, (1 - fit.mu[g]) * fit.M[g], JEFFREYS)
     notes.cells(~ok, "no pooling for cells of an unpoolable pool")
     notes.cells(~fit.converged[g], "prior from a non-converged fit")
     notes.cells(ok & (n == 0), "no births: estimate is the pool prior")
-    return a + y, b + n - y, fit
+    return A, B, fit
 
 
 def _hier_beta(y, n, g, n_pools, pool_ids, parent, notes):
@@ -161,20 +163,14 @@ def _hier_beta(y, n, g, n_pools, pool_ids, parent, notes):
     for d in range(1, int(depth.max(initial=0)) + 1):
         idx = np.flatnonzero(depth == d)
         up = parent[idx]
-        m = A[up] / (A[up] + B[up])
+        total = A[up] + B[up]
+        m = A[up] / total
+        m_var = m * (1 - m) / (total + 1)
         lp, lg = np.unique(g[idx], return_inverse=True)
-        ys, ns = y[idx], n[idx]
-        start = fit_moments(ys, ns, lg, lp.size).M
-        M, conv, clip = fit_tree_precision(ys, ns, lg, m, lp.size, start)
+        A[idx], B[idx], clip = tree_posterior(y[idx], n[idx], lg, lp.size, m, m_var)
         notes.pools(pool_ids[lp], clip, f"depth {d}: between-area variance around the parent "
-                    "clipped to zero in")
-        notes.pools(pool_ids[lp], ~conv, f"depth {d}: marginal likelihood did not converge in")
-        stuck = np.zeros(y.size, bool)
-        stuck[idx[~conv[lg]]] = True
-        notes.cells(stuck, "prior from a non-converged fit")
-        A[idx] = m * M[lg] + ys
-        B[idx] = (1 - m) * M[lg] + ns - ys
-    notes.cells((depth > 0) & (n == 0), "no births: estimate is the parent's posterior mean")
+                    "estimated at zero in")
+    notes.cells((depth > 0) & (n == 0), "no births: estimate is the parent's posterior")
     return A, B
 
 
@@ -186,7 +182,7 @@ def smooth_srb(boys, girls, *, pool, method="eb", parent=None, area=None, edges=
     ----------
     boys, girls : int arrays, one entry per cell (births with known sex in the window).
     pool : int array; cells with the same id share one prior (same level, stratum, window).
-    method : ``"eb"`` (default), ``"hierarchical"`` or ``"spatial"``.
+    method : ``"none"``, ``"eb"`` (default), ``"hierarchical"`` or ``"spatial"``.
     parent : int array for ``"hierarchical"``: index of the parent area's cell (same
         stratum and window, one level up) or -1 for a root.
     area, edges : for ``"spatial"``: area index per cell, and a (k, 2) int array of
@@ -212,13 +208,15 @@ def smooth_srb(boys, girls, *, pool, method="eb", parent=None, area=None, edges=
     >>> r = smooth_srb([60, 45, 52, 500], [40, 55, 50, 470], pool=[0, 0, 0, 0])
     >>> bool(np.all(r.srb_lo < r.srb_smoothed)), bool(np.all(r.srb_smoothed < r.srb_hi))
     (True, True)
-    >>> [round(float(v), 1) for v in r.srb_smoothed]
-    [109.6, 104.9, 106.8, 106.7]
+    >>> [round(float(v), 1) for v in r.srb_smoothed]  # 4 areas: M barely identified, mild pull
+    [125.4, 96.3, 106.6, 106.7]
     """
     y, n, pool = _check_counts(boys, girls, pool)
     _check_options(method, alert_level, confidence)
     pool_ids, g = np.unique(pool, return_inverse=True)
     notes = _Notes(y.size)
+    if method == "none":
+        return _finish_beta(JEFFREYS + y, JEFFREYS + n - y, notes, alert_level, confidence)
     if method == "eb":
         A, B, _ = _eb_beta(y, n, g, pool_ids.size, pool_ids, notes)
         return _finish_beta(A, B, notes, alert_level, confidence)
@@ -233,7 +231,7 @@ def _spatial(y, n, g, pool_ids, graph, notes, alert_level, confidence) -> Smooth
     area, edges = check_edges(*graph, g, y.size)
     eb_notes = _Notes(y.size)
     A, B, fit = _eb_beta(y, n, g, pool_ids.size, pool_ids, eb_notes)
-    prior = (fit.mu, fit.M, fit.ok & fit.converged, A / (A + B))
+    prior = (fit.mu, fit.M_mix, fit.ok & fit.converged, A / (A + B))
     out = spatial_posterior(y, n, g, area, edges, prior, alert_level, confidence)
     beta = _finish_beta(A, B, eb_notes, alert_level, confidence)
     fb = out.fallback

@@ -14,11 +14,15 @@ Internal helpers of :mod:`models.smoothing`; inputs are trusted (A, B > 0, finit
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from scipy import special
 
 from models.srb import share_from_srb, srb_from_share
 
+WORKERS = 2        # threads for elementwise work (numpy / scipy ufuncs release the GIL)
+MIN_CHUNK = 250_000  # below this many cells one thread does everything
 CF_MIN = 200.0  # below this min(A, B) the exact (slower) inverse incomplete beta is used
 _SHIFT = 8.0
 
@@ -52,6 +56,19 @@ def trigamma(x: np.ndarray) -> np.ndarray:
     return acc + series
 
 
+def _psi_large(z: np.ndarray) -> np.ndarray:
+    """psi(z) for z >= 30 (asymptotic, A&S 6.3.18; truncation error < 1e-16 there)."""
+    iz2 = 1.0 / (z * z)
+    return np.log(z) - 0.5 / z - iz2 * (1.0 / 12.0 - iz2 * (1.0 / 120.0 - iz2 / 252.0))
+
+
+def _psi1_large(z: np.ndarray) -> np.ndarray:
+    """psi'(z) for z >= 30 (asymptotic, A&S 6.4.12)."""
+    iz = 1.0 / z
+    iz2 = iz * iz
+    return iz * (1.0 + iz * (0.5 + iz * (1.0 / 6.0 + iz2 * (-1.0 / 30.0 + iz2 / 42.0))))
+
+
 def _psi2_large(z: np.ndarray) -> np.ndarray:
     """psi''(z) for z >= 30 (asymptotic)."""
     iz = 1.0 / z
@@ -66,32 +83,56 @@ def _psi3_large(z: np.ndarray) -> np.ndarray:
     return iz2 * iz * (2.0 + 3.0 * iz + 2.0 * iz2 - iz2 * iz2 + 4.0 / 3.0 * iz2 * iz2 * iz2)
 
 
-def _cornish_fisher_logit(a: np.ndarray, b: np.ndarray, z: float) -> np.ndarray:
-    """Quantile of logit(p), p ~ Beta(a, b), at standard-normal quantile z."""
-    k1 = special.digamma(a) - special.digamma(b)
-    k2 = trigamma(a) + trigamma(b)
-    k3 = _psi2_large(a) - _psi2_large(b)
-    k4 = _psi3_large(a) + _psi3_large(b)
+def by_chunks(fn, *arrays):
+    """``fn`` on WORKERS contiguous slices of the cell arrays in threads, results joined.
+
+    ``fn`` must be elementwise in the cells (it returns a tuple of per-cell arrays), so the
+    result does not depend on the split: deterministic and identical to one call.
+    """
+    size = arrays[0].size
+    if size < 2 * MIN_CHUNK:
+        return fn(*arrays)
+    cuts = np.linspace(0, size, WORKERS + 1).astype(int)
+    parts = [tuple(a[lo:hi] for a in arrays) for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]
+    with ThreadPoolExecutor(WORKERS) as pool:
+        outs = list(pool.map(lambda args: fn(*args), parts))
+    return tuple(np.concatenate(col) for col in zip(*outs, strict=True))
+
+
+def _cornish_fisher_logit(a: np.ndarray, b: np.ndarray, zs: tuple[float, ...]) -> list[np.ndarray]:
+    """Quantiles of logit(p), p ~ Beta(a, b), at standard-normal quantiles zs."""
+    k1 = _psi_large(a) - _psi_large(b)
+    k2 = _psi1_large(a) + _psi1_large(b)
+    g1 = (_psi2_large(a) - _psi2_large(b)) / k2**1.5
+    g2 = (_psi3_large(a) + _psi3_large(b)) / k2**2
     sd = np.sqrt(k2)
-    g1 = k3 / k2**1.5
-    g2 = k4 / k2**2
-    w = (z + (z * z - 1.0) * g1 / 6.0 + (z**3 - 3.0 * z) * g2 / 24.0
-         - (2.0 * z**3 - 5.0 * z) * g1 * g1 / 36.0)
-    return k1 + sd * w
+    out = []
+    for z in zs:
+        w = (z + (z * z - 1.0) * g1 / 6.0 + (z**3 - 3.0 * z) * g2 / 24.0
+             - (2.0 * z**3 - 5.0 * z) * g1 * g1 / 36.0)
+        out.append(k1 + sd * w)
+    return out
+
+
+def beta_quantiles(a: np.ndarray, b: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:
+    """qs-quantiles of Beta(a, b), elementwise; see the module docstring for accuracy."""
+    outs = [np.empty(np.shape(a), dtype=float) for _ in qs]
+    big = (a >= CF_MIN) & (b >= CF_MIN)
+    ib = np.flatnonzero(big)
+    if ib.size:
+        logits = _cornish_fisher_logit(a[ib], b[ib], tuple(float(special.ndtri(q)) for q in qs))
+        for out, logit in zip(outs, logits, strict=True):
+            out[ib] = special.expit(logit)
+    sm = np.flatnonzero(~big)
+    if sm.size:
+        for out, q in zip(outs, qs, strict=True):
+            out[sm] = special.betaincinv(a[sm], b[sm], q)
+    return outs
 
 
 def beta_quantile(a: np.ndarray, b: np.ndarray, q: float) -> np.ndarray:
     """q-quantile of Beta(a, b), elementwise; see the module docstring for accuracy."""
-    out = np.empty(np.shape(a), dtype=float)
-    big = (a >= CF_MIN) & (b >= CF_MIN)
-    ib = np.flatnonzero(big)
-    if ib.size:
-        logit = _cornish_fisher_logit(a[ib], b[ib], float(special.ndtri(q)))
-        out[ib] = special.expit(logit)
-    sm = np.flatnonzero(~big)
-    if sm.size:
-        out[sm] = special.betaincinv(a[sm], b[sm], q)
-    return out
+    return beta_quantiles(a, b, (q,))[0]
 
 
 def srb_summary(
@@ -104,18 +145,20 @@ def srb_summary(
     flagged in ``mean_is_median``.
     """
     alpha = 1.0 - confidence
-    lo = srb_from_share(beta_quantile(a, b, alpha / 2.0))
-    hi = srb_from_share(beta_quantile(a, b, 1.0 - alpha / 2.0))
-    no_mean = b <= 1.0
-    mean = np.empty_like(lo)
-    ok = ~no_mean
-    mean[ok] = 100.0 * a[ok] / (b[ok] - 1.0)
-    if no_mean.any():
-        mean[no_mean] = srb_from_share(special.betaincinv(a[no_mean], b[no_mean], 0.5))
     cut = float(share_from_srb(alert_level))
-    prob = special.betainc(b, a, 1.0 - cut)  # I_{1-x}(b, a) = P(p > x): exact, precise tail
-    # p -> 1 is representable in floating point only up to 1 - eps: keep SRB finite.
     cap = float(srb_from_share(1.0 - 1e-12))
-    hi = np.minimum(hi, cap)
-    mean = np.minimum(mean, cap)
-    return mean, lo, hi, np.clip(prob, 0.0, 1.0), no_mean
+
+    def chunk(a, b):
+        q_lo, q_hi = beta_quantiles(a, b, (alpha / 2.0, 1.0 - alpha / 2.0))
+        lo, hi = srb_from_share(q_lo), srb_from_share(q_hi)
+        no_mean = b <= 1.0
+        mean = np.empty_like(lo)
+        ok = ~no_mean
+        mean[ok] = 100.0 * a[ok] / (b[ok] - 1.0)
+        if no_mean.any():
+            mean[no_mean] = srb_from_share(special.betaincinv(a[no_mean], b[no_mean], 0.5))
+        prob = special.betainc(b, a, 1.0 - cut)  # I_{1-x}(b, a) = P(p > x): exact, precise tail
+        # p -> 1 is representable in floating point only up to 1 - eps: keep SRB finite.
+        return np.minimum(mean, cap), lo, np.minimum(hi, cap), np.clip(prob, 0.0, 1.0), no_mean
+
+    return by_chunks(chunk, np.asarray(a, float), np.asarray(b, float))

@@ -1,7 +1,8 @@
 """Alert stage: turn estimates into alert candidates and merge them with earlier alerts.
 
 Level alerts (method ``level``): the smoothed SRB of an area x stratum is credibly
-above ``alert_level`` (``prob_above`` at or over ``level_alert_probability``). One
+above ``alert_level`` (``prob_above`` at or over ``level_alert_probability``) and its
+own window's raw SRB is above it too. One
 alert per episode: an episode starts when the probability reaches that line and ends
 only when it falls below ``level_clear_probability`` (hysteresis), so an area hovering
 near the line raises one alert, not one a week.
@@ -49,8 +50,12 @@ def level_alerts(estimates: pl.DataFrame, settings: SurveillanceSettings) -> pl.
     raise_at = settings.level_alert_probability
     clear_at = settings.level_clear_probability
     # state: 1 where the line is reached, 0 where the episode clears, carried in between
+    # An alert needs the area's own counts to show the excess too: smoothing may lift a
+    # small area's posterior above the line on its neighbours' evidence alone, and the
+    # enforcement team acts on areas, so the area itself must be over the limit.
+    is_raised = (pl.col("prob_above") >= raise_at) & (pl.col("srb_raw") > settings.alert_level)
     state = (
-        pl.when(pl.col("prob_above") >= raise_at).then(1)
+        pl.when(is_raised).then(1)
         .when(pl.col("prob_above") < clear_at).then(0)
         .otherwise(None)
         .forward_fill().over(key).fill_null(0)

@@ -25,7 +25,7 @@ def run(config: ConfigOption,
     from pipeline.nightly import nightly
 
     settings = settings_from(config)
-    asof_date = parse_date("--asof", asof)
+    asof_date = parse_date("--asof", asof) or settings.run.asof
     con = open_database(settings)
     try:
         exit_code, message = nightly(settings, con, asof_date, console)

@@ -5,6 +5,7 @@ run behaves the same from any working directory.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from pathlib import Path
@@ -45,7 +46,7 @@ class SurveillanceSettings(_Section):
     alert_level: float = Field(DEFAULT_ALERT_LEVEL, gt=0)
     reference_srb: float = Field(DEFAULT_REFERENCE_SRB, gt=0)
     window_periods: int | None = Field(None, ge=1, description="trailing window; default ~1 year")
-    smoothing: Literal["jeffreys", "eb", "hierarchical", "spatial"] = "eb"
+    smoothing: Literal["none", "eb", "hierarchical", "spatial"] = "eb"
     monitored_levels: tuple[str, ...] = ("city", "district", "town")
     level_alert_probability: float = Field(0.95, gt=0.5, lt=1)
     # A level episode ends only when the excess is no longer even likely, so an area
@@ -55,6 +56,13 @@ class SurveillanceSettings(_Section):
     @property
     def window(self) -> int:
         return self.window_periods or DEFAULT_WINDOW_PERIODS[self.period]
+
+
+class RunSettings(_Section):
+    # Run as if on this date unless --asof is given: for a fixed data set such as the
+    # demo, whose registry ends on a known day. A production configuration leaves it
+    # unset, and a run is as of its own date.
+    asof: dt.date | None = None
 
 
 class LoadSettings(_Section):
@@ -71,6 +79,7 @@ class Settings(_Section):
     data: DataSettings
     privacy: PrivacySettings = PrivacySettings()
     surveillance: SurveillanceSettings = SurveillanceSettings()
+    run: RunSettings = RunSettings()
     load: LoadSettings = LoadSettings()
     publish: PublishSettings = PublishSettings()
     config_path: Path

@@ -159,12 +159,12 @@ def write_demo(folder: Path, spec: DemoSpec = DemoSpec()) -> int:
     births = births.with_columns(month=pl.col("registered_date").dt.strftime("%Y-%m"))
     months = births["month"].unique().sort().to_list()
     spoil_month = months[len(months) // 2]
+    correction_month = f"{spec.first_year + spec.years - 1}-12"
     for month in months:
         batch = births.filter(pl.col("month") == month).drop("month")
-        if month == months[-1]:
-            # corrections of earlier records arrive in the last delivery
-            batch = pl.concat([batch, corrections.with_columns(
-                registered_date=batch["registered_date"].max())])
+        if month == correction_month:
+            # corrections of earlier records arrive with the last month of the demo years
+            batch = pl.concat([batch, corrections])
         # an identifying column the registry exports by mistake: the loader must drop it
         batch = batch.with_columns(mother_name=pl.lit("(模拟姓名)"))
         if month == spoil_month:

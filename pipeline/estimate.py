@@ -13,7 +13,6 @@ import logging
 import numpy as np
 import polars as pl
 
-from models.beta_posterior import jeffreys_summary
 from models.smoothing import SmoothedSRB, smooth_srb
 from models.srb import clopper_pearson_srb, srb_raw
 from pipeline.areas import AreaTree
@@ -36,7 +35,9 @@ def empty_estimates() -> pl.DataFrame:
     return pl.DataFrame(schema=ESTIMATE_SCHEMA)
 
 
-def estimate_srb(counts: pl.DataFrame, tree: AreaTree, settings: SurveillanceSettings) -> tuple[pl.DataFrame, SmoothedSRB]:
+def estimate_srb(
+    counts: pl.DataFrame, tree: AreaTree, settings: SurveillanceSettings
+) -> tuple[pl.DataFrame, SmoothedSRB]:
     """srb_estimates rows (CONTRACT §4) from the dense window counts, and the smoother's notes."""
     boys = counts["boys"].to_numpy()
     girls = counts["girls"].to_numpy()
@@ -59,9 +60,6 @@ def smooth_cells(counts: pl.DataFrame, tree: AreaTree, settings: SurveillanceSet
     boys = counts["boys"].to_numpy()
     girls = counts["girls"].to_numpy()
     method = settings.smoothing
-    if method == "jeffreys":
-        s = jeffreys_summary(boys, girls, alert_level=settings.alert_level)
-        return SmoothedSRB(s.srb_mean, s.srb_lo, s.srb_hi, s.prob_above, s.is_fallback, ())
     cells = counts.select("area_code", "stratum", "period_start", "depth").with_row_index("cell")
     pool = cells.select(pl.struct("depth", "stratum", "period_start").rank("dense")).to_series().to_numpy()
     options: dict[str, np.ndarray] = {}

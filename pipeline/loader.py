@@ -66,6 +66,32 @@ def discover_deliveries(pattern: str, base_dir: Path) -> list[Path]:
 REBUILD_SHARE = 0.2
 
 
+@dataclass(frozen=True)
+class _JudgedDelivery:
+    clean: pl.DataFrame
+    quarantined: pl.DataFrame
+    rows_read: int
+    columns_dropped: list[str]
+    encoding: str
+
+
+# Judged deliveries are gated together, up to this many rows at a time: one quality
+# pass per chunk instead of one per file, with memory bounded for a large backlog.
+GATE_CHUNK_ROWS = 1_000_000
+
+# The delivery gate: given the judged deliveries of a chunk, the refusals it decides,
+# path -> (rule, one-line reason). Supplied by pipeline/gate.py.
+DeliveryGate = Callable[[list["PendingDelivery"]], dict[Path, tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class PendingDelivery:
+    path: Path
+    size: int
+    sha256: str
+    batch: _JudgedDelivery
+
+
 @dataclass
 class Loader:
     con: duckdb.DuckDBPyConnection
@@ -73,21 +99,36 @@ class Loader:
     hash_key: bytes
     max_quarantine_share: float
     now: dt.datetime
+    gate: DeliveryGate | None = None
     needs_rebuild: bool = False
+    loaded_ids: list[int] = field(default_factory=list)
 
     def load_all(self, paths: list[Path], progress: Callable[[Path], None] | None = None) -> LoadReport:
-        """Load each file in delivery order; then make ``births`` current."""
+        """Load each file in delivery order; then make ``births`` current.
+
+        Files are read and judged one by one, gated a chunk at a time, then committed one
+        transaction per file in delivery order.
+        """
         report = LoadReport()
+        pending: list[PendingDelivery] = []
         for path in paths:
-            report.outcomes.append(self.load_one(path))
+            outcome = self._read(path, pending)
+            if outcome is not None:
+                report.outcomes.append(outcome)
+            if sum(p.batch.clean.height for p in pending) >= GATE_CHUNK_ROWS:
+                report.outcomes.extend(self._gate_and_commit(pending))
+                pending = []
             if progress:
                 progress(path)
+        report.outcomes.extend(self._gate_and_commit(pending))
+        report.outcomes.sort(key=lambda o: paths.index(o.path))
         if self.needs_rebuild:
             db.run(self.con, "transforms/births_current")
             self.needs_rebuild = False
         return report
 
-    def load_one(self, path: Path) -> DeliveryOutcome:
+    def _read(self, path: Path, pending: list[PendingDelivery]) -> DeliveryOutcome | None:
+        """Skip, refuse, or judge one file (appending it to ``pending``)."""
         data = path.read_bytes()
         sha256 = hashlib.sha256(data).hexdigest()
         seen = db.row(self.con, "load/delivery_seen", path=str(path), sha256=sha256)
@@ -104,11 +145,23 @@ class Loader:
             message = f"{where}: {refused.rule}: {refused.detail}"
             self._record_refusal(path, len(data), sha256, refused.rule, message)
             return DeliveryOutcome(path, "refused", message=message)
-        self._commit(path, len(data), sha256, batch)
-        return DeliveryOutcome(
-            path, "loaded", batch.rows_read, batch.clean.height, batch.quarantined.height,
-            tuple(batch.columns_dropped),
-        )
+        pending.append(PendingDelivery(path, len(data), sha256, batch))
+        return None
+
+    def _gate_and_commit(self, pending: list[PendingDelivery]) -> list[DeliveryOutcome]:
+        refusals = self.gate(pending) if (self.gate and pending) else {}
+        outcomes = []
+        for item in pending:
+            if item.path in refusals:
+                rule, message = refusals[item.path]
+                self._record_refusal(item.path, item.size, item.sha256, rule, message)
+                outcomes.append(DeliveryOutcome(item.path, "refused", message=message))
+                continue
+            self._commit(item.path, item.size, item.sha256, item.batch)
+            batch = item.batch
+            outcomes.append(DeliveryOutcome(item.path, "loaded", batch.rows_read, batch.clean.height,
+                                            batch.quarantined.height, tuple(batch.columns_dropped)))
+        return outcomes
 
     def _judge(self, path: Path) -> _JudgedDelivery:
         raw = read_delivery(path)
@@ -163,6 +216,7 @@ class Loader:
                 self.con, "load/delivery_order", path=str(path), file_name=path.name)
             db.run(self.con, "load/supersede_path", path=str(path))
             db.run(self.con, "load/insert_load", **row)
+            self.loaded_ids.append(int(row["delivery_id"]))
             self.con.register("new_birth_records", batch.clean.to_arrow())
             self.con.register("new_quarantine", batch.quarantined.to_arrow())
             db.run(self.con, "load/insert_birth_records", delivery_id=row["delivery_id"])
@@ -181,10 +235,3 @@ class Loader:
                 self.con.unregister(name)
 
 
-@dataclass(frozen=True)
-class _JudgedDelivery:
-    clean: pl.DataFrame
-    quarantined: pl.DataFrame
-    rows_read: int
-    columns_dropped: list[str]
-    encoding: str

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from expectations import preload_gx
 from models.constants import STRATA, STRATUM_PARITY_2_WITHIN_POLICY
 from pipeline import db
 from pipeline.alert import empty_alerts, level_alerts
@@ -20,7 +21,7 @@ from pipeline.areas import AreaTree, read_area_tree
 from pipeline.config import Settings
 from pipeline.errors import SurveilError
 from pipeline.estimate import empty_estimates, estimate_srb
-from pipeline.gate import gate_deliveries, gate_outputs
+from pipeline.gate import QualityGate, gate_deliveries
 from pipeline.loader import Loader, LoadReport, discover_deliveries
 from pipeline.progress import Progress
 from pipeline.publish import publish, stage
@@ -39,6 +40,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     births_unknown_sex: int = 0
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
 
 def _replace_areas(con: duckdb.DuckDBPyConnection, tree: AreaTree) -> None:
@@ -59,58 +61,72 @@ def _replace_areas(con: duckdb.DuckDBPyConnection, tree: AreaTree) -> None:
 
 def run_nightly(settings: Settings, con: duckdb.DuckDBPyConnection, *, now: dt.datetime,
                 asof: dt.date | None, run_id: str, progress: Progress) -> RunResult:
-    """Run every stage once; raise a SurveilError (with its exit code) on failure."""
+    """Run every stage once; raise a SurveilError (with its exit code) on failure.
+
+    The quality gate's outcomes are recorded (``dq_results``, ``data_quality.html``)
+    whether the run publishes or stops.
+    """
     asof = asof or now.date()
-    timings: dict[str, float] = {}
-    notes: list[str] = []
-    clock = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal clock
-        timings[name] = time.perf_counter() - clock
-        clock = time.perf_counter()
-
+    laps = _Laps()
     data = settings.data
     tree = read_area_tree(settings.resolve(data.areas),
                           settings.resolve(data.adjacency) if data.adjacency else None)
     hash_key, is_demo_key = settings.hash_key()
     paths = discover_deliveries(data.births, settings.base_dir)
+    preload_gx()  # GX imports in the background while the deliveries load
     _replace_areas(con, tree)
-    # load
-    loader = Loader(con, row_rules(now.date(), tree.leaf_codes, tree.areas["area_code"]), hash_key,
-                    settings.load.max_quarantine_share, now.replace(tzinfo=None))
-    with progress.task("load deliveries", total=len(paths)) as advance:
-        report = loader.load_all(paths, progress=lambda _: advance())
-    lap("load")
-    # gate (deliveries)
-    gate_deliveries(report)
-    # transform
+    gate = QualityGate(tree.areas["area_code"].to_list(), now.date())
+    try:
+        # load, with the delivery suite on each chunk of new files
+        loader = Loader(con, row_rules(now.date(), tree.leaf_codes, tree.areas["area_code"]), hash_key,
+                        settings.load.max_quarantine_share, now.replace(tzinfo=None), gate=gate.deliveries)
+        with progress.task("load deliveries", total=len(paths)) as advance:
+            report = loader.load_all(paths, progress=lambda _: advance())
+        laps("load")
+        gate_deliveries(report)
+        gate.registry(con, asof, loader.loaded_ids)
+        laps("gate")
+        estimates, candidates, unknown_sex, notes = _estimate_and_alert(con, tree, settings, asof, progress, laps)
+        stage(con, estimates, candidates, run_id)
+        gate.outputs(con)
+        publish(con)
+        laps("publish")
+    finally:
+        gate.record(con, run_id, now, output_folder(settings, run_id), {"run": run_id, "as of": str(asof)})
+    return RunResult(run_id, asof, report, estimates, is_demo_key, loader.now, laps.timings, unknown_sex,
+                     tuple(notes), tuple(o.one_line() for o in gate.warnings))
+
+
+def _estimate_and_alert(con: duckdb.DuckDBPyConnection, tree: AreaTree, settings: Settings, asof: dt.date,
+                        progress: Progress, laps: _Laps) -> tuple[pl.DataFrame, pl.DataFrame, int, list[str]]:
+    """transform -> model -> alert on the births visible on the as-of date."""
     first, last, unknown_sex, with_policy = db.row(con, "staging/visible_range", asof=asof)
+    if first is None:
+        return empty_estimates(), empty_alerts(), 0, []
     surveillance = settings.surveillance
     strata = STRATA if with_policy else tuple(s for s in STRATA if s != STRATUM_PARITY_2_WITHIN_POLICY)
-    if first is None:
-        estimates, candidates = empty_estimates(), empty_alerts()
-    else:
-        births = pl.from_arrow(db.relation(con, "staging/stg_births_visible", asof=asof).to_arrow_table())
-        counts = area_counts(births.lazy(), tree.areas, tree.ancestors, period=surveillance.period,
-                             window=surveillance.window, first=first, last=last, strata=strata)
-        lap("transform")
-        # model
-        with progress.task("smooth estimates", total=None):
-            estimates, smoothed = estimate_srb(counts, tree, surveillance)
-        notes.extend(smoothed.messages)
-        lap("model")
-        # alert
-        candidates = level_alerts(estimates, surveillance)
-        lap("alert")
-    # gate (outputs) and publish
-    if estimates.height:
-        gate_outputs(estimates)
-    stage(con, estimates, candidates, run_id)
-    publish(con)
-    lap("publish")
-    return RunResult(run_id, asof, report, estimates, is_demo_key, loader.now, timings, unknown_sex or 0,
-                     tuple(notes))
+    births = pl.from_arrow(db.relation(con, "staging/stg_births_visible", asof=asof).to_arrow_table())
+    counts = area_counts(births.lazy(), tree.areas, tree.ancestors, period=surveillance.period,
+                         window=surveillance.window, first=first, last=last, strata=strata)
+    laps("transform")
+    with progress.task("smooth estimates", total=None):
+        estimates, smoothed = estimate_srb(counts, tree, surveillance)
+    laps("model")
+    candidates = level_alerts(estimates, surveillance)
+    laps("alert")
+    return estimates, candidates, unknown_sex or 0, list(smoothed.messages)
+
+
+class _Laps:
+    """Seconds spent in each stage, for the summary."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        self.timings[name] = time.perf_counter() - self._clock
+        self._clock = time.perf_counter()
 
 
 def new_run_id(now: dt.datetime) -> str:

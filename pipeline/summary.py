@@ -81,9 +81,11 @@ def render_summary(result: RunResult, con: duckdb.DuckDBPyConnection, console: C
     recorder = Console(record=True, width=max(console.width, 120), file=io.StringIO())
     header = (f"run {result.run_id}   as of {result.asof}   "
               + ("   [demo hash key: not for real data]" if result.is_demo_key else ""))
+    quality = ("data quality: all expectations met" if not result.warnings else
+               "data quality warnings (published anyway):\n" + "\n".join(f"  {w}" for w in result.warnings))
     timing = "time: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     parts = [header, _deliveries(result), _quarantine(result, con), _srb_table(result, con),
-             _alerts(result, con), timing]
+             _alerts(result, con), quality, timing]
     panel = Panel(Group(*[p for p in parts if p]), title="srb-surveil nightly run", expand=False)
     console.print(panel)
     recorder.print(panel)

@@ -26,6 +26,11 @@ def record(record_id: str, birth_date: str = "2024-03-05", sex: str = "M", birth
                      mother_age, residence_status, policy_status, facility_code])
 
 
+def good_records(count: int, prefix: str = "G") -> list[str]:
+    """Valid records enough to keep one bad row under the gate's 2 % quarantine share."""
+    return [record(f"{prefix}{i}", sex="MF"[i % 2], area_code=f"V{1 + i % 6}") for i in range(count)]
+
+
 class Registry:
     """A registry folder with areas, a births folder and a config file under tmp_path."""
 

@@ -6,11 +6,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import optimize, special, stats
+from scipy import integrate, optimize, special, stats
 
+from models import smoothing_beta
 from models.smoothing import smooth_srb, tree_depth
-from models.smoothing_beta import beta_quantile, trigamma
-from models.smoothing_eb import fit_mml, fit_moments
+from models.smoothing_beta import beta_quantile, by_chunks, trigamma
+from models.smoothing_eb import (
+    _log_prior,
+    bb_loglik,
+    compress,
+    eb_posterior,
+    fit_mml,
+    fit_moments,
+    mix_moments,
+    precision_grid,
+)
 from models.srb import share_from_srb
 
 
@@ -51,7 +61,7 @@ def test_mml_matches_direct_optimisation():
     n = rng.integers(20, 400, 300).astype(float)
     y = rng.binomial(n.astype(int), rng.beta(515, 485, 300)).astype(float)
     g = np.zeros(300, np.int64)
-    fit = fit_mml(y, n, g, 1, fit_moments(y, n, g, 1))
+    fit = fit_mml(compress(y, n, g, 1), fit_moments(y, n, g, 1))
 
     def nll(t):
         a, b = special.expit(t[0]) * np.exp(t[1]), (1 - special.expit(t[0])) * np.exp(t[1])
@@ -66,15 +76,12 @@ def test_mml_matches_direct_optimisation():
 
 
 def test_prob_above_and_interval_are_the_beta_posterior():
-    # Posterior Beta(mu M + y, (1 - mu) M + n - y): scipy.stats.beta gives sf and ppf.
+    # Summaries of the (matched) posterior Beta(A, B): scipy.stats.beta gives sf and ppf.
     rng = np.random.default_rng(3)
     n = rng.integers(20, 400, 200)
     boys = rng.binomial(n, 0.515)
     r = smooth_srb(boys, n - boys, pool=np.zeros(200, np.int64))
-    fit = fit_mml(boys.astype(float), n.astype(float), np.zeros(200, np.int64), 1,
-                  fit_moments(boys.astype(float), n.astype(float), np.zeros(200, np.int64), 1))
-    a = fit.mu[0] * fit.M[0] + boys
-    b = (1 - fit.mu[0]) * fit.M[0] + n - boys
+    a, b, _ = eb_posterior(boys.astype(float), n.astype(float), np.zeros(200, np.int64), 1)
     np.testing.assert_allclose(r.prob_above, stats.beta.sf(share_from_srb(110.0), a, b),
                                rtol=1e-9, atol=1e-14)
     lo = stats.beta.ppf(0.025, a, b)
@@ -82,22 +89,107 @@ def test_prob_above_and_interval_are_the_beta_posterior():
     np.testing.assert_allclose(r.srb_smoothed, 100 * a / (b - 1), rtol=1e-12)
 
 
-def test_zero_between_area_variance_gives_pooled_rate_and_clip_message():
-    # Identical shares in every area: the moment variance is negative -> clipped to 0,
-    # prior precision = N (pool births), posterior share = (Y + y_i) / (N + n_i) exactly.
+def test_precision_integration_matches_quadrature():
+    # E[p_i | y] and Var[p_i | y] with M integrated out (mu fixed): adaptive quadrature of
+    # likelihood x prior over log M against the 15-point grid.  The grid spans +-4 sd of a
+    # near-Gaussian likelihood (mass outside ~6e-5) with trapezoid error O(h^2): allow
+    # 1 % of the posterior sd on the mean and 2 % on the variance.
+    rng = np.random.default_rng(21)
+    n = rng.integers(20, 400, 400).astype(float)
+    y = rng.binomial(n.astype(int), rng.beta(0.515 * 400, 0.485 * 400, 400)).astype(float)
+    g = np.zeros(400, np.int64)
+    data = compress(y, n, g, 1)
+    fit = fit_mml(data, fit_moments(y, n, g, 1))
+    mu = fit.mu[0]
+
+    def ll(om):
+        M = np.exp(np.atleast_1d(om))
+        return bb_loglik(data, mu * M, (1 - mu) * M)[0]
+
+    top = ll(np.log(fit.M[0]))
+
+    def post(om):
+        return np.exp(ll(om) - top + _log_prior(np.array(om)))
+
+    lo, hi = 0.0, np.log(n.sum())
+    Z = integrate.quad(post, lo, hi, points=[np.log(fit.M[0])], limit=200)[0]
+    i = np.array([0, 1, 2])
+
+    def cond(om, k):
+        M = np.exp(om)
+        m = (mu * M + y[i]) / (M + n[i])
+        return m if k == 1 else m * (1 - m) / (M + n[i] + 1) + m * m
+
+    m1 = np.array([integrate.quad(lambda o, j=j: post(o) * cond(o, 1)[j], lo, hi, limit=200)[0]
+                   for j in range(3)]) / Z
+    m2 = np.array([integrate.quad(lambda o, j=j: post(o) * cond(o, 2)[j], lo, hi, limit=200)[0]
+                   for j in range(3)]) / Z
+    var = m2 - m1 * m1
+    A, B, _ = eb_posterior(y, n, g, 1)
+    om, _, w = precision_grid(lambda M: bb_loglik(data, mu * M, (1 - mu) * M),
+                              np.array([lo]), np.array([hi]), 201)
+    g_mean, g_var = mix_moments(y[i], n[i], g[i], np.full(3, mu), np.exp(om), w, np.zeros(3))
+    np.testing.assert_allclose(g_mean, m1, atol=1e-3 * np.sqrt(var).min())
+    np.testing.assert_allclose(g_var, var, rtol=1e-3)
+    mean15 = A[i] / (A[i] + B[i])
+    var15 = A[i] * B[i] / ((A[i] + B[i]) ** 2 * (A[i] + B[i] + 1))
+    assert np.all(np.abs(mean15 - m1) < 0.01 * np.sqrt(var))
+    # the 15-point grid also adds the uncertainty of mu: variance at least the quadrature's
+    assert np.all(var15 >= 0.98 * var) and np.all(var15 <= 1.1 * var)
+
+
+def test_zero_between_area_variance_clips_and_shrinks_between_pooled_and_raw():
+    # Identical shares in every area: the moment variance is negative -> clipped to 0, the
+    # MML precision sits at its cap N (pool births).  For every M the posterior mean share
+    # is a convex combination of mu and boys_i / n_i, so the M-average is too (exact).
     boys = np.array([51, 102, 153, 204, 255] * 4)
     girls = np.array([49, 98, 147, 196, 245] * 4)
     pool = np.zeros(20, np.int64)
     r = smooth_srb(boys, girls, pool=pool)
     assert any("clipped to zero" in m and "pools 0" in m for m in r.messages)
-    Y, N = boys.sum(), (boys + girls).sum()
-    a = Y / N * N + boys
-    b = (N - Y) + girls
-    np.testing.assert_allclose(r.srb_smoothed, 100 * a / (b - 1), rtol=1e-9)
-    pooled = 100 * Y / (N - Y)
-    # |smoothed - pooled| <= weight n_i / (N + n_i) of the cell's own data plus 1/(B-1) bias
-    assert np.all(np.abs(r.srb_smoothed - pooled) < 100 * (boys + girls) / N + 0.2)
+    y, n = boys.astype(float), (boys + girls).astype(float)
+    fit = fit_mml(compress(y, n, pool, 1), fit_moments(y, n, pool, 1))
+    assert fit.clipped[0] and fit.M[0] == pytest.approx(n.sum())
+    A, B, _ = eb_posterior(y, n, pool, 1)
+    share = A / (A + B)
+    lo, hi = np.minimum(fit.mu[0], y / n), np.maximum(fit.mu[0], y / n)
+    assert np.all((share >= lo - 1e-12) & (share <= hi + 1e-12))
     assert not r.is_fallback.any()
+
+
+def test_regression_eb_coverage_when_mml_variance_is_zero():
+    # Bug: plug-in EB intervals covered 29 % of true SRBs on validate.smoothing seed 1,
+    # where the MML between-area variance is 0 (true sd of the share ~0.008).  With the
+    # precision integrated out they must cover most (regression pin: 0.815 measured).
+    from validate.smoothing import simulate
+    boys, girls, _, truth = simulate(1)
+    pool = np.zeros(boys.size, np.int64)
+    r = smooth_srb(boys, girls, pool=pool)
+    assert any("clipped to zero" in m for m in r.messages)
+    assert np.mean((r.srb_lo <= truth) & (truth <= r.srb_hi)) >= 0.8
+
+
+def test_none_is_the_jeffreys_posterior():
+    boys, girls = np.array([0, 3, 40, 7]), np.array([0, 5, 38, 0])
+    r = smooth_srb(boys, girls, pool=np.zeros(4, np.int64), method="none")
+    _no_nan(r)
+    a, b = boys + 0.5, girls + 0.5
+    lo = stats.beta.ppf(0.025, a, b)
+    np.testing.assert_allclose(r.srb_lo, 100 * lo / (1 - lo), rtol=1e-9)
+    np.testing.assert_allclose(r.prob_above, stats.beta.sf(share_from_srb(110.0), a, b), rtol=1e-9)
+    np.testing.assert_allclose(r.srb_smoothed[1:3], 100 * a[1:3] / (b[1:3] - 1), rtol=1e-12)
+    assert r.is_fallback.tolist() == [True, False, False, True]  # b <= 1: median reported
+
+
+def test_chunked_threads_are_identical_to_one_call(monkeypatch):
+    rng = np.random.default_rng(8)
+    a, b = rng.uniform(0.5, 3e3, 1001), rng.uniform(0.5, 3e3, 1001)
+    one = smoothing_beta.srb_summary(a, b, 110.0, 0.95)
+    monkeypatch.setattr(smoothing_beta, "MIN_CHUNK", 10)
+    two = smoothing_beta.srb_summary(a, b, 110.0, 0.95)
+    for u, v in zip(one, two, strict=True):
+        assert np.array_equal(u, v)
+    assert by_chunks(lambda x: (x * 2,), np.arange(30.0))[0].tolist() == list(np.arange(30.0) * 2)
 
 
 def test_large_counts_stay_at_raw_srb():

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.pipeline.test_run import weekly_records
+from tests.pipeline.test_run import excess_in_town_two
 
 
 def _registry_with_alert(registry, surveil) -> str:
-    registry.deliver("a.csv", weekly_records("R", dt.date(2024, 1, 1), 30, area="V3", boys=6, girls=2,
-                                             birth_order="2"))
+    registry.deliver("a.csv", excess_in_town_two())
     assert surveil("run", "--config", registry.config).exit_code == 0
     (alert_id,) = registry.query("select alert_id from alerts where area_code = 'T2' and stratum = 'parity_2' "
                                  "and method = 'level'")[0]
@@ -29,8 +28,7 @@ def test_ack_investigate_close_are_recorded_and_kept_across_runs(registry, surve
         ("zhao", "close", "investigating", "closed", "clinic audited"),
     ]
     # more births in the same episode: the closed alert is neither re-raised nor updated
-    registry.deliver("b.csv", weekly_records("S", dt.date(2024, 7, 29), 4, area="V3", boys=8, girls=1,
-                                             birth_order="2"))
+    registry.deliver("b.csv", excess_in_town_two(4, dt.date(2024, 7, 29), "S"))
     before = registry.query("select * from alerts where alert_id = $a", {"a": alert_id})
     assert surveil("run", "--config", registry.config).exit_code == 0
     assert registry.query("select * from alerts where alert_id = $a", {"a": alert_id}) == before

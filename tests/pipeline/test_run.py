@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from tests.conftest import record
+from tests.conftest import good_records, record
 
 ESTIMATE_COLUMNS = ["area_code", "level", "stratum", "period_start", "window_start", "boys", "girls",
                     "srb_raw", "srb_smoothed", "srb_lo", "srb_hi", "prob_above"]
@@ -23,6 +23,13 @@ def weekly_records(prefix: str, start: dt.date, weeks: int, *, area: str = "V1",
                                 birth_order=birth_order, area_code=area,
                                 registered_date=(day + dt.timedelta(days=2)).isoformat()))
     return lines
+
+
+def excess_in_town_two(weeks: int = 30, start: dt.date = dt.date(2024, 1, 1), prefix: str = "R") -> list[str]:
+    """Second births with SRB 300 in village V3 (town T2), balanced by SRB 33 in V5 (town T3)
+    so that the city as a whole stays at 100, inside the gate's plausible range."""
+    return weekly_records(f"{prefix}a", start, weeks, area="V3", boys=6, girls=2, birth_order="2") + \
+        weekly_records(f"{prefix}b", start, weeks, area="V5", boys=2, girls=6, birth_order="2")
 
 
 def columns(registry, table):
@@ -90,8 +97,7 @@ def test_asof_ignores_later_births_and_registrations_without_look_ahead(registry
 
 
 def test_rerun_changes_nothing_and_alerts_keep_their_ids(registry, surveil):
-    registry.deliver("a.csv", weekly_records("R", dt.date(2024, 1, 1), 30, area="V3", boys=6, girls=2,
-                                             birth_order="2"))
+    registry.deliver("a.csv", excess_in_town_two())
     assert surveil("run", "--config", registry.config).exit_code == 0
     alerts = registry.query("select * exclude (first_run_id, updated_run_id) from alerts order by all")
     assert alerts, "a town with SRB 300 over 30 weeks must be credibly above 110"
@@ -105,8 +111,8 @@ def test_rerun_changes_nothing_and_alerts_keep_their_ids(registry, surveil):
 
 
 def test_sql_command_prints_table_and_csv(registry, surveil):
-    registry.deliver("a.csv", [record("R1"), record("R2", sex="X")])
-    surveil("run", "--config", registry.config)
+    registry.deliver("a.csv", [*good_records(60), record("R2", sex="X")])
+    assert surveil("run", "--config", registry.config).exit_code == 0
     result = surveil("sql", "--config", registry.config, "select count(*) as n from quarantine", "--csv")
     assert result.exit_code == 0
     assert result.stdout.splitlines() == ["n", "1"]
