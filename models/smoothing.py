@@ -110,6 +110,17 @@ def _check_options(method: str, alert_level: float, confidence: float) -> None:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
 
 
+def _dense_rank(pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct pool ids, index of each cell's pool) = np.unique(..., return_inverse).
+
+    Pipeline pool ids are already small non-negative ranks: then one bincount, no sort.
+    """
+    if pool.size and pool.min() >= 0 and pool.max() < 4 * pool.size:
+        present = np.bincount(pool) > 0
+        return np.flatnonzero(present), (np.cumsum(present) - 1)[pool]
+    return np.unique(pool, return_inverse=True)
+
+
 def tree_depth(parent: np.ndarray) -> np.ndarray:
     """Depth of every cell below its root (-1 parent); ValueError on a cycle."""
     depth = np.zeros(parent.size, np.int64)
@@ -213,7 +224,7 @@ def smooth_srb(boys, girls, *, pool, method="eb", parent=None, area=None, edges=
     """
     y, n, pool = _check_counts(boys, girls, pool)
     _check_options(method, alert_level, confidence)
-    pool_ids, g = np.unique(pool, return_inverse=True)
+    pool_ids, g = _dense_rank(pool)
     notes = _Notes(y.size)
     if method == "none":
         return _finish_beta(JEFFREYS + y, JEFFREYS + n - y, notes, alert_level, confidence)

@@ -9,6 +9,8 @@ Internal helpers of :mod:`models.smoothing`; inputs are trusted (A, B > 0, finit
   variables) with its exact cumulants psi(A) - psi(B), psi'(A) + psi'(B), ...
   (Johnson, Kotz & Balakrishnan, Continuous Univariate Distributions 2, ch. 25).
   Relative error of the share quantile is below 3e-7 for ``min(A, B) >= 200`` (tested).
+* ``by_chunks`` - runs elementwise work on halves of the cells in two threads (numpy and
+  scipy ufuncs release the GIL); the result is identical to one call.
 * ``srb_summary`` - posterior mean ``E[100 p / (1 - p)] = 100 A / (B - 1)`` (B > 1),
   equal-tailed interval and ``P(SRB > level)`` from the exact regularised incomplete beta.
 """
@@ -141,8 +143,10 @@ def srb_summary(
     """Posterior summaries on the SRB scale for share-of-boys posteriors Beta(a, b).
 
     Returns (mean, lo, hi, prob_above, mean_is_median): the mean is ``100 a / (b - 1)``;
-    where ``b <= 1`` that mean is infinite and the posterior median is returned instead,
-    flagged in ``mean_is_median``.
+    where ``b <= 1`` that mean is infinite, and where the tail is so heavy that the mean
+    falls outside the interval (a few girls, a weak prior) it is no useful centre: the
+    posterior median is returned instead in both cases, flagged in ``mean_is_median``, so
+    that ``lo <= mean <= hi`` always holds (the output gate checks it).
     """
     alpha = 1.0 - confidence
     cut = float(share_from_srb(alert_level))
@@ -155,8 +159,10 @@ def srb_summary(
         mean = np.empty_like(lo)
         ok = ~no_mean
         mean[ok] = 100.0 * a[ok] / (b[ok] - 1.0)
+        no_mean |= ~((lo <= mean) & (mean <= hi))
         if no_mean.any():
             mean[no_mean] = srb_from_share(special.betaincinv(a[no_mean], b[no_mean], 0.5))
+            mean[no_mean] = np.clip(mean[no_mean], lo[no_mean], hi[no_mean])
         prob = special.betainc(b, a, 1.0 - cut)  # I_{1-x}(b, a) = P(p > x): exact, precise tail
         # p -> 1 is representable in floating point only up to 1 - eps: keep SRB finite.
         return np.minimum(mean, cap), lo, np.minimum(hi, cap), np.clip(prob, 0.0, 1.0), no_mean

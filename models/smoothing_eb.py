@@ -86,12 +86,24 @@ class Margins:
         return Margins(cut(self.boys), cut(self.girls), cut(self.births), self.n_pools)
 
 
+SMALL = 1024  # counts below this are histogrammed by np.bincount (no sort)
+
+
 def _margin(v: np.ndarray, g: np.ndarray, n_pools: int) -> _Margin:
     pos = v > 0
     vi = v[pos].astype(np.int64)
+    gi = g[pos].astype(np.int64)
+    small = vi < SMALL
+    parts = []
+    if n_pools * SMALL <= 5e7:  # bincount over (pool, value) slots, O(cells)
+        hist = np.bincount(gi[small] * SMALL + vi[small], minlength=n_pools * SMALL)
+        keys = np.flatnonzero(hist)
+        parts.append((keys // SMALL, keys % SMALL, hist[keys]))
+        gi, vi = gi[~small], vi[~small]
     span = int(vi.max(initial=0)) + 1
-    keys, count = np.unique(g[pos].astype(np.int64) * span + vi, return_counts=True)
-    gk, val = np.divmod(keys, span)
+    keys, count = np.unique(gi * span + vi, return_counts=True)
+    parts.append((keys // span, keys % span, count))
+    gk, val, count = (np.concatenate(col) for col in zip(*parts, strict=True))
     count = count.astype(float)
     return _Margin(gk, val.astype(float), count, _sum(gk, count, n_pools))
 

@@ -37,7 +37,7 @@ TILE_CORE = 64     # larger ones: tiles of at most this many core areas plus a o
 CHUNK_BYTES = 2.0e8  # memory per batched block of pools
 PHI_MIN, PHI_MAX = 0.02, 0.98
 INTERCEPT_SD = 1.0   # prior sd of a component's intercept around the pooled logit
-MAX_NEWTON = 25
+MAX_NEWTON = 50
 NEWTON_TOL = 1e-7
 
 
@@ -93,6 +93,7 @@ class _Unit:
     ei: np.ndarray
     ej: np.ndarray
     resist: np.ndarray
+    outer: np.ndarray  # (m, m * m): row i = vec(u_i u_i'), u_i the i-th row of U
 
 
 def _bisect(nodes: np.ndarray, adj: sparse.csr_matrix) -> list[np.ndarray]:
@@ -120,7 +121,8 @@ def _make_unit(areas: np.ndarray, core: np.ndarray, adj: sparse.csr_matrix) -> _
     upper = sub.row < sub.col
     ei, ej = sub.row[upper], sub.col[upper]
     resist = lplus[ei, ei] + lplus[ej, ej] - 2 * lplus[ei, ej]
-    return _Unit(areas, core, rho, U, scale, ei, ej, resist)
+    outer = (U[:, :, None] * U[:, None, :]).reshape(areas.size, -1)
+    return _Unit(areas, core, rho, U, scale, ei, ej, resist, outer)
 
 
 def _units(areas: np.ndarray, adj: sparse.csr_matrix) -> tuple[list[_Unit], np.ndarray]:
@@ -157,10 +159,13 @@ def _prior_sd(unit: _Unit, sig2: np.ndarray, phi: np.ndarray) -> np.ndarray:
     return np.sqrt(lam)
 
 
-def _posterior_op(U, sq, d):
-    """B = diag(sq) (I + diag(sq) U' D U diag(sq))^{-1} diag(sq) in the eigenbasis, batched."""
-    m = U.shape[0]
-    UtDU = U.T[None] @ (d[:, :, None] * U[None])
+def _posterior_op(unit, sq, d):
+    """B = diag(sq) (I + diag(sq) U' D U diag(sq))^{-1} diag(sq) in the eigenbasis, batched.
+
+    ``U' D U = sum_i d_i u_i u_i'`` is one matrix product with the unit's ``outer`` table.
+    """
+    m = unit.U.shape[0]
+    UtDU = (d @ unit.outer).reshape(-1, m, m)
     W = sq[:, :, None] * UtDU * sq[:, None, :] + np.eye(m)[None]
     return sq[:, :, None] * np.linalg.inv(W) * sq[:, None, :]
 
@@ -168,28 +173,30 @@ def _posterior_op(U, sq, d):
 def _laplace(y, n, x0, sig2, phi, mu0, unit):
     """Mode and marginal variance of eta - mu0 for a batch of pools on one unit.
 
-    Quasi-Newton with the Hessian frozen at the start (p (1 - p) barely moves near
-    p = 0.5), then refreshed at the mode; the posterior covariance is U B U'.
+    Fixed-point (quasi-Newton) iteration ``x = (Q + D0)^{-1} (D0 x + y - n p(x))`` with the
+    Hessian D0 = n p (1 - p) frozen at the start (the EB posterior share): its fixed point
+    is the exact mode.  The covariance ``U B U'`` also uses D0 instead of D at the mode;
+    the start is within ~0.01 of the mode on the share scale, so D moves by a few % and the
+    variances by ~1e-3 relatively or less (tested against the refreshed Hessian).  One
+    inversion per pool and unit instead of two: half the cost of the fit.
     """
     U = unit.U
     sq = _prior_sd(unit, sig2, phi)
     x = x0.copy()
-    conv = np.zeros(x.shape[0], bool)
-    for tol in (1e-4, NEWTON_TOL):
+    p = special.expit(mu0[:, None] + x)
+    d = n * p * (1 - p)
+    B = _posterior_op(unit, sq, d)
+    step = np.full(x.shape[0], np.inf)
+    for _ in range(MAX_NEWTON):
         p = special.expit(mu0[:, None] + x)
-        d = n * p * (1 - p)
-        B = _posterior_op(U, sq, d)
-        for _ in range(MAX_NEWTON):
-            p = special.expit(mu0[:, None] + x)
-            r = d * x + (y - n * p)
-            xn = ((B @ (r @ U)[:, :, None])[:, :, 0]) @ U.T
-            step = np.max(np.abs(xn - x), axis=1)
-            x = xn
-            if np.all(step < tol):
-                break
-        conv = step < tol
-    var = np.einsum("ik,pkl,il->pi", U, B, U, optimize=True)
-    return x, var, conv & np.all(np.isfinite(x), axis=1)
+        r = d * x + (y - n * p)
+        xn = ((B @ (r @ U)[:, :, None])[:, :, 0]) @ U.T
+        step = np.max(np.abs(xn - x), axis=1)
+        x = xn
+        if np.all(step < NEWTON_TOL):
+            break
+    var = B.reshape(B.shape[0], -1) @ unit.outer.T
+    return x, var, (step < NEWTON_TOL) & np.all(np.isfinite(x), axis=1)
 
 
 def _phi_moments(units, cellmats, y, n, sig2):

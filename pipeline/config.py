@@ -46,16 +46,50 @@ class SurveillanceSettings(_Section):
     alert_level: float = Field(DEFAULT_ALERT_LEVEL, gt=0)
     reference_srb: float = Field(DEFAULT_REFERENCE_SRB, gt=0)
     window_periods: int | None = Field(None, ge=1, description="trailing window; default ~1 year")
-    smoothing: Literal["none", "eb", "hierarchical", "spatial"] = "eb"
+    smoothing: Literal["none", "eb", "hierarchical", "spatial"] = "spatial"
     monitored_levels: tuple[str, ...] = ("city", "district", "town")
     level_alert_probability: float = Field(0.95, gt=0.5, lt=1)
     # A level episode ends only when the excess is no longer even likely, so an area
     # hovering around the alert probability raises one alert, not one a week.
     level_clear_probability: float = Field(0.5, gt=0, lt=1)
+    # --- CUSUM (issue 4; pipeline/surveil_cusum.py) ---
+    detectors: tuple[Literal["cusum", "level", "glr"], ...] = ("cusum", "level")
+    # Upward shift each chart is tuned to, in SRB points above the area's baseline; the
+    # second-birth-within-policy track is where sex selection concentrates: more sensitive.
+    cusum_shift_srb: float = Field(10.0, gt=0)
+    cusum_shift_srb_parity_2_within_policy: float = Field(6.0, gt=0)
+    # Expected false alerts per year across all monitored series of a track: what the
+    # enforcement team can follow up. Split equally among the track's series.
+    false_alarms_per_year: float = Field(12.0, gt=0)
+    false_alarms_per_year_parity_2_within_policy: float = Field(4.0, gt=0)
+    # Prospective baseline: periods pooled, and skipped just before the period judged;
+    # default two years and one year of periods.
+    baseline_window_periods: int | None = Field(None, ge=1)
+    baseline_guard_periods: int | None = Field(None, ge=0)
+    baseline_prior_births: float = Field(1000.0, gt=0)
+    # Risk-adjust the `all` chart by birth order x policy status (Steiner et al. 2000).
+    cusum_risk_adjusted: bool = True
+    # A re-alarm whose onset comes within this many periods of an open episode's last
+    # alarm continues that episode; default one year of periods.
+    cusum_episode_gap_periods: int | None = Field(None, ge=1)
 
     @property
     def window(self) -> int:
         return self.window_periods or DEFAULT_WINDOW_PERIODS[self.period]
+
+    @property
+    def baseline_window(self) -> int:
+        return self.baseline_window_periods or 2 * DEFAULT_WINDOW_PERIODS[self.period]
+
+    @property
+    def baseline_guard(self) -> int:
+        if self.baseline_guard_periods is not None:
+            return self.baseline_guard_periods
+        return DEFAULT_WINDOW_PERIODS[self.period]
+
+    @property
+    def episode_gap(self) -> int:
+        return self.cusum_episode_gap_periods or DEFAULT_WINDOW_PERIODS[self.period]
 
 
 class RunSettings(_Section):

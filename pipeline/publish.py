@@ -19,8 +19,19 @@ def stage(con: duckdb.DuckDBPyConnection, estimates: pl.DataFrame, alerts: pl.Da
         con.unregister("new_alerts")
 
 
+def stage_cusum(con: duckdb.DuckDBPyConnection, paths: pl.DataFrame, detectability: pl.DataFrame) -> None:
+    """Write this run's CUSUM charts and detectability into schema ``staging``."""
+    con.register("new_cusum_paths", paths.to_arrow())
+    con.register("new_detectability", detectability.to_arrow())
+    try:
+        db.run(con, "transforms/stage_cusum")
+    finally:
+        con.unregister("new_cusum_paths")
+        con.unregister("new_detectability")
+
+
 def publish(con: duckdb.DuckDBPyConnection) -> None:
-    """Replace the published srb_estimates and alerts by the staged ones, atomically."""
+    """Replace the published srb_estimates, alerts, cusum_paths and detectability by the staged ones, atomically."""
     con.begin()
     try:
         db.run(con, "transforms/publish")

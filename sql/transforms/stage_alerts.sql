@@ -15,10 +15,11 @@ matched as (
         earlier.alert_id is not null
             and candidate.alert_id is not null
             and earlier.status <> 'closed'
-            and (earlier.boys, earlier.girls, earlier.srb_expected, earlier.statistic, earlier.threshold)
+            and (earlier.boys, earlier.girls, earlier.srb_expected, earlier.statistic, earlier.threshold,
+                 earlier.last_alarm_period)
                 is distinct from
                 (candidate.boys, candidate.girls, candidate.srb_expected, candidate.statistic,
-                 candidate.threshold)
+                 candidate.threshold, candidate.last_alarm_period)
             as is_evidence_updated
     from earlier_alerts as earlier
     full outer join candidate_alerts as candidate using (alert_id)
@@ -40,7 +41,10 @@ select
     coalesce(earlier.status, 'new') as status,
     coalesce(earlier.first_run_id, $run_id) as first_run_id,
     case when matched.is_new or matched.is_evidence_updated then $run_id
-         else earlier.updated_run_id end as updated_run_id
+         else earlier.updated_run_id end as updated_run_id,
+    -- added by schema 070 (CUSUM): why the baseline is weak; the episode's latest alarm
+    chosen.baseline_note,
+    chosen.last_alarm_period
 from chosen
 join matched using (alert_id)
 left join earlier_alerts as earlier using (alert_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import integrate, optimize, special, stats
+from scipy import integrate, optimize, sparse, special, stats
 
 from models import smoothing_beta
 from models.smoothing import smooth_srb, tree_depth
@@ -21,7 +21,9 @@ from models.smoothing_eb import (
     mix_moments,
     precision_grid,
 )
+from models.smoothing_spatial import _laplace, _posterior_op, _prior_sd, _units
 from models.srb import share_from_srb
+from validate.smoothing import simulate
 
 
 def _lattice(rows, cols, offset=0):
@@ -161,7 +163,6 @@ def test_regression_eb_coverage_when_mml_variance_is_zero():
     # Bug: plug-in EB intervals covered 29 % of true SRBs on validate.smoothing seed 1,
     # where the MML between-area variance is 0 (true sd of the share ~0.008).  With the
     # precision integrated out they must cover most (regression pin: 0.815 measured).
-    from validate.smoothing import simulate
     boys, girls, _, truth = simulate(1)
     pool = np.zeros(boys.size, np.int64)
     r = smooth_srb(boys, girls, pool=pool)
@@ -351,3 +352,49 @@ def test_spatial_zero_birth_cell_borrows_from_neighbours():
                    area=np.arange(64), edges=edges)
     _no_nan(r)
     assert abs(r.srb_smoothed[10] - truth[10]) < 10
+
+
+def test_spatial_frozen_hessian_mode_is_exact_and_variance_close():
+    # The Laplace fit freezes D = n p (1 - p) at the EB start.  Theory: its fixed point is
+    # the exact mode (gradient zero), so one exact Newton step from it must not move it
+    # (1e-6 on the logit); the variance with D refreshed at the mode differs by at most
+    # max |dD / D| ~ 2 |p_mode - p_start| / (p (1 - p)) (first-order perturbation of
+    # (Q + D)^-1, each variance weighted by its data share <= 1): ~10 % bound, 4e-4 seen.
+    boys, girls, edges, _ = _spatial_case(12, 8, 8)
+    y, n = boys.astype(float), (boys + girls).astype(float)
+    m = y.size
+    adj = sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(m, m))
+    adj = ((adj + adj.T) > 0).astype(float).tocsr()
+    (unit,), _ = _units(np.arange(m), adj)
+    mu0, sig2, phi = np.array([special.logit(y.sum() / n.sum())]), np.array([0.004]), np.array([0.6])
+    A, B0, _ = eb_posterior(y, n, np.zeros(m, np.int64), 1)  # the start smooth_srb uses
+    start = A / (A + B0)
+    x0 = special.logit(start)[None] - mu0[:, None]
+    x, var, conv = _laplace(y[None], n[None], x0, sig2, phi, mu0, unit)
+    assert conv.all()
+    p = special.expit(mu0[:, None] + x)
+    d = n * p * (1 - p)
+    B = _posterior_op(unit, _prior_sd(unit, sig2, phi), d)
+    x_newton = ((B @ ((d * x + y - n * p) @ unit.U)[:, :, None])[:, :, 0]) @ unit.U.T
+    np.testing.assert_allclose(x_newton, x, atol=1e-6)
+    var_mode = B.reshape(1, -1) @ unit.outer.T
+    shift = np.max(np.abs(p - start) / (p * (1 - p)))
+    np.testing.assert_allclose(var, var_mode, rtol=2 * shift + 1e-9)
+    assert 2 * shift < 0.2
+
+
+def test_smoothed_srb_always_inside_its_interval_even_for_heavy_tails():
+    """Regression (hierarchical, found wiring the output gate): with a few girls and a weak
+    prior the posterior mean of SRB lies beyond the 97.5 % quantile; the median stands in."""
+    rng = np.random.default_rng(1)
+    births = rng.integers(0, 40, 5000)
+    boys = rng.binomial(births, rng.beta(20, 19, 5000))
+    girls = births - boys
+    boys[:50], girls[:50] = np.arange(50), 0
+    pool = np.repeat(np.arange(50), 100)
+    parent = np.full(5000, -1)
+    parent[1:] = 0
+    for method, options in (("none", {}), ("eb", {}), ("hierarchical", {"parent": parent})):
+        r = smooth_srb(boys, girls, pool=pool, method=method, **options)
+        assert np.all(np.isfinite(r.srb_smoothed)), method
+        assert np.all((r.srb_lo <= r.srb_smoothed) & (r.srb_smoothed <= r.srb_hi)), method

@@ -16,7 +16,8 @@ def _registry_with_alert(registry, surveil) -> str:
 
 def test_ack_investigate_close_are_recorded_and_kept_across_runs(registry, surveil):
     alert_id = _registry_with_alert(registry, surveil)
-    assert surveil("alerts", "ack", alert_id, "--config", registry.config, "--note", "seen", "--by", "li").exit_code == 0
+    acked = surveil("alerts", "ack", alert_id, "--config", registry.config, "--note", "seen", "--by", "li")
+    assert acked.exit_code == 0
     assert surveil("alerts", "investigate", alert_id, "--config", registry.config, "--by", "li").exit_code == 0
     assert surveil("run", "--config", registry.config).exit_code == 0
     assert registry.query("select status from alerts where alert_id = $a", {"a": alert_id}) == [("investigating",)]

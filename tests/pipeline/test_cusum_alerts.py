@@ -1,0 +1,153 @@
+"""The CUSUM alert stage end to end through `surveil run` on a tiny registry (issue 4).
+
+Registries are made here, deterministically: every village has, each week (Mondays from
+2024-01-01), 2 boys and 2 girls among first births and as many among second births, so the
+charts have nothing to find in control. Births are registered on the day they happen, so an
+``--asof`` run on a Sunday sees whole weeks and the records a full run saw up to then.
+Baselines are shortened (window 20, guard 4 weeks, prior 10 births) to keep the registry small.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.conftest import record
+
+START = dt.date(2024, 1, 1)
+SHIFT_WEEK = 40
+
+
+def config(weeks: int, extra: str = "") -> str:
+    """Settings for a registry of ``weeks`` weeks, run as on the Sunday ending its last week
+    (the gate compares each month's volume with a year earlier: a run long after the data
+    would see empty months)."""
+    asof = START + dt.timedelta(weeks=weeks) - dt.timedelta(days=1)
+    return (f"\n[run]\nasof = {asof.isoformat()}\n\n[surveillance]\nbaseline_window_periods = 20\n"
+            f"baseline_guard_periods = 4\nbaseline_prior_births = 10\n{extra}")
+
+
+def births(prefix: str, area: str, week: int, boys: int, girls: int, birth_order: int) -> list[str]:
+    day = START + dt.timedelta(weeks=week)
+    return [record(f"{prefix}{area}-{week}-{birth_order}-{k}", birth_date=day.isoformat(), sex="M" if k < boys else "F",
+                   birth_order=str(birth_order), area_code=area, registered_date=day.isoformat())
+            for k in range(boys + girls)]
+
+
+def shifted_town(weeks: int = 60, first_week: int = 0, prefix: str = "R") -> list[str]:
+    """From SHIFT_WEEK on, second births in town T2 (V3, V4) at 6 boys : 2 girls a week each,
+    balanced by 2 : 6 in town T3 (V5, V6), so the city stays at SRB 100 for the gate."""
+    lines = []
+    for week in range(first_week, weeks):
+        for area in ("V1", "V2", "V3", "V4", "V5", "V6"):
+            lines += births(prefix, area, week, 2, 2, 1)
+            is_shifted = week >= SHIFT_WEEK and area in ("V3", "V4", "V5", "V6")
+            boys, girls = ((6, 2) if area in ("V3", "V4") else (2, 6)) if is_shifted else (2, 2)
+            lines += births(prefix, area, week, boys, girls, 2)
+    return lines
+
+
+def cusum_alerts(registry, where: str = "true") -> list[tuple]:
+    return registry.query(
+        "select alert_id, area_code, stratum, detected_period, onset_period, last_alarm_period, boys, girls, status "
+        f"from alerts where method = 'cusum' and {where} order by all")
+
+
+def test_planted_second_birth_shift_alerts_once_with_onset_and_evidence(registry, surveil):
+    registry.write_config(config(60))
+    registry.deliver("a.csv", shifted_town())
+    assert surveil("run", "--config", registry.config).exit_code == 0
+    alerts = cusum_alerts(registry, "area_code = 'T2' and stratum = 'parity_2'")
+    assert len(alerts) == 1, alerts  # one episode, however often the chart re-alarmed
+    alert_id, _, _, detected, onset, last_alarm, boys, girls, _ = alerts[0]
+    alarms = registry.query("select count(*) from cusum_paths where area_code = 'T2' and stratum = 'parity_2' "
+                            "and is_alarm")[0][0]
+    assert alarms >= 2, "a sustained shift re-alarms after each reset: merged into the episode"
+    shift_start = START + dt.timedelta(weeks=SHIFT_WEEK)
+    assert abs((onset - shift_start).days) <= 14
+    assert shift_start < detected <= last_alarm
+    # evidence: T2's second births from onset to the episode's last alarm
+    weeks = [(onset + dt.timedelta(weeks=w)) for w in range((last_alarm - onset).days // 7 + 1)]
+    assert boys == sum(12 if w >= shift_start else 4 for w in weeks)
+    assert girls == sum(4 if w >= shift_start else 4 for w in weeks)
+    assert cusum_alerts(registry, "area_code = 'T2' and stratum = 'parity_1'") == []
+    assert cusum_alerts(registry, "area_code = 'T2' and stratum = 'parity_2_within_policy'")
+    # tables for the reports
+    assert registry.query("select count(distinct (area_code, stratum)) from cusum_paths") == [(6 * 5,)]
+    assert registry.query("select count(*) from detectability where min_detectable_srb is not null "
+                          "and area_code = 'C'") == [(5,)]
+    # a rerun on the same inputs: same alerts, same ids, nothing duplicated
+    before = registry.query("select * from alerts order by all")
+    assert surveil("run", "--config", registry.config).exit_code == 0
+    assert registry.query("select * from alerts order by all") == before
+
+    # closed by people: more weeks of the same shift update nothing in the closed alert; a
+    # later crossing after the reset is a new episode with a new id and a later onset
+    assert surveil("alerts", "close", alert_id, "--config", registry.config).exit_code == 0
+    closed = registry.query("select * from alerts where alert_id = $a", {"a": alert_id})
+    registry.deliver("b.csv", shifted_town(80, 60, "S"))
+    registry.write_config(config(80))
+    assert surveil("run", "--config", registry.config).exit_code == 0
+    assert registry.query("select * from alerts where alert_id = $a", {"a": alert_id}) == closed
+    later = cusum_alerts(registry, f"area_code = 'T2' and stratum = 'parity_2' and alert_id <> '{alert_id}'")
+    assert later, "the chart crossed again after the closed episode"
+    assert all(row[4] > last_alarm and row[8] == "new" for row in later)
+
+
+def mix_change(weeks: int = 50, change_week: int = 30) -> list[str]:
+    """Town T1 swaps first births (SRB 100) for third births (SRB 300, as before) from
+    change_week on; T3 mirrors it with third births at SRB 33 so the city stays near 100."""
+    lines = []
+    for week in range(weeks):
+        is_changed = week >= change_week
+        for area in ("V1", "V2", "V3", "V4", "V5", "V6"):
+            lines += births("M", area, week, 2, 2, 2)
+            if area in ("V3", "V4"):
+                lines += births("M", area, week, 2, 2, 1)
+                continue
+            lines += births("M", area, week, *((1, 1) if is_changed else (4, 4)), 1)
+            third = (9, 3) if is_changed else (3, 1)
+            lines += births("M", area, week, *(third if area in ("V1", "V2") else third[::-1]), 3)
+    return lines
+
+
+@pytest.mark.parametrize(("is_risk_adjusted", "alarms"), [(True, False), (False, True)])
+def test_birth_order_mix_change_alarms_only_the_unadjusted_all_chart(registry, surveil, is_risk_adjusted, alarms):
+    registry.write_config(config(50, f"cusum_risk_adjusted = {str(is_risk_adjusted).lower()}\n"))
+    registry.deliver("a.csv", mix_change())
+    assert surveil("run", "--config", registry.config).exit_code == 0
+    found = cusum_alerts(registry, "area_code = 'T1' and stratum = 'all' and detected_period >= '2024-07-22'")
+    assert bool(found) is alarms, found
+
+
+def test_asof_reproduces_the_alerts_a_full_run_detected_by_then(registry, surveil, tmp_path):
+    from tests.conftest import Registry
+
+    lines = shifted_town(70)
+    registry.write_config(config(70))
+    registry.deliver("a.csv", lines)
+    assert surveil("run", "--config", registry.config).exit_code == 0
+    asof = START + dt.timedelta(weeks=56) - dt.timedelta(days=1)  # a Sunday: whole weeks
+    replay = Registry(tmp_path / "replay")
+    replay.write_config(config(70))
+    replay.deliver("a.csv", lines)
+    assert surveil("run", "--config", replay.config, "--asof", asof.isoformat()).exit_code == 0
+    columns = "alert_id, area_code, stratum, method, detected_period, onset_period"
+    full = registry.query(f"select {columns} from alerts where detected_period <= $d order by all", {"d": asof})
+    assert any(row[3] == "cusum" for row in full)
+    assert replay.query(f"select {columns} from alerts order by all") == full
+
+
+@pytest.mark.parametrize(("setting", "message"), [
+    ("cusum_shift_srb = 0", "[surveillance.cusum_shift_srb]"),
+    ("false_alarms_per_year_parity_2_within_policy = -1", "[surveillance.false_alarms_per_year_parity_2"),
+    ("reference_srb = 0", "[surveillance.reference_srb]"),
+    ('detectors = ["cusum", "psychic"]', "[surveillance.detectors"),
+    ("false_alarms_per_year = 100000", "ARL0 <= 1"),
+])
+def test_bad_cusum_settings_exit_2_with_one_line(registry, surveil, setting, message):
+    registry.write_config(f"\n[surveillance]\n{setting}\n")
+    registry.deliver("a.csv", births("B", "V1", 0, 2, 2, 1) * 1)
+    result = surveil("run", "--config", registry.config)
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
