@@ -46,3 +46,33 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) var data/demo/births data/demo/areas.csv data/demo/adjacency.csv .pytest_cache .ruff_cache *.egg-info
+
+.PHONY: report weekly report-preview
+REPORTS := var/reports
+PREVIEW := $(REPORTS)/preview
+
+## weekly district reports (HTML + PDF) of the demo for its last complete week
+report: surveil
+	$(BIN)/surveil report --config $(CONFIG)
+
+## reports, then e-mail them (needs the relay in [email]; the demo's: .venv/bin/python -m aiosmtpd -n -l localhost:8025)
+weekly: report
+	$(BIN)/surveil email --config $(CONFIG)
+
+## phone-width (375 px) screenshots of the latest week's reports in var/reports/preview/:
+## headless Chromium (Debian `chromium`, installed here if missing), else the PDF's pages via pdftoppm
+report-preview: report
+	@mkdir -p $(PREVIEW); week=$$(ls -d $(REPORTS)/[0-9]*-W[0-9]* | sort | tail -1); \
+	command -v chromium >/dev/null || { command -v apt-get >/dev/null && \
+	  { SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; $$SUDO apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+	  echo "report-preview: chromium not installed; using the PDF pages"; }; \
+	for html in $$week/*.html; do \
+	  name=$$(basename $$week)-$$(basename $$html .html); \
+	  if command -v chromium >/dev/null; then \
+	    profile=$$(mktemp -d); \
+	    chromium --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
+	      --disable-sync --no-first-run --user-data-dir=$$profile --hide-scrollbars --window-size=375,2400 \
+	      --screenshot=$(PREVIEW)/$$name.png "file://$$(realpath $$html)" 2>/dev/null; rm -rf $$profile; \
+	  else pdftoppm -png -r 60 -f 1 -l 2 $${html%.html}.pdf $(PREVIEW)/$$name; fi; \
+	done; ls $(PREVIEW)

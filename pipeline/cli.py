@@ -11,11 +11,13 @@ import typer
 
 from pipeline.cli_alerts import alerts_app
 from pipeline.cli_common import ConfigOption, console, fail, open_database, parse_date, settings_from
+from pipeline.cli_reports import register as register_report_commands
 from pipeline.errors import SurveilError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Sex-ratio-at-birth surveillance: load, gate, estimate, alert, publish.")
 app.add_typer(alerts_app, name="alerts")
+register_report_commands(app, alerts_app)
 
 
 @app.command()

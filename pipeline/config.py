@@ -109,6 +109,51 @@ class PublishSettings(_Section):
     suppression_size: int = Field(DEFAULT_SUPPRESSION_SIZE, ge=1)
 
 
+class ReportSettings(_Section):
+    """Weekly district reports (issue 6; pipeline/report_stage.py)."""
+    output_dir: Path = Path("var/reports")
+    language: Literal["zh", "en"] = "zh"
+    # Centre of the funnel plot's control limits: the reference SRB (what an area shows
+    # without sex selection) or the district's own SRB over the same window.
+    funnel_target: Literal["reference", "district"] = "reference"
+    trend_years: int = Field(3, ge=1, le=10)
+
+
+class EmailSettings(_Section):
+    """Delivery of the weekly reports (pipeline/email_stage.py); secrets only through env vars."""
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(587, ge=1, le=65535)
+    # starttls: upgrade a plain connection; tls: implicit TLS (port 465); none: local relays only.
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username_env: str | None = None
+    password_env: str | None = None
+    # A CA bundle for a relay with an internal certificate; default: the system's.
+    ca_file: Path | None = None
+    sender: str = "srb-surveil@localhost"
+    timeout_seconds: float = Field(30.0, gt=0)
+    outbox_dir: Path = Path("var/outbox")
+    # A failed send waits backoff * 2**(attempts - 1) minutes before the next run retries it.
+    retry_backoff_minutes: float = Field(30.0, ge=0)
+    max_attempts: int = Field(5, ge=1)
+    # district area_code -> addresses
+    recipients: dict[str, tuple[str, ...]] = {}
+
+
+class DepartmentRoute(_Section):
+    """Which alerts one department's feed carries; an empty tuple means every value."""
+    methods: tuple[str, ...] = ()
+    strata: tuple[str, ...] = ()
+    statuses: tuple[Literal["new", "acknowledged", "investigating", "closed"], ...] = (
+        "new", "acknowledged", "investigating")
+    min_severity: Literal["low", "medium", "high"] = "low"
+
+
+class ExportSettings(_Section):
+    """The enforcement feed (pipeline/export_stage.py): departments and what each receives."""
+    output_dir: Path = Path("var/exports")
+    departments: dict[str, DepartmentRoute] = {}
+
+
 class Settings(_Section):
     data: DataSettings
     privacy: PrivacySettings = PrivacySettings()
@@ -116,6 +161,9 @@ class Settings(_Section):
     run: RunSettings = RunSettings()
     load: LoadSettings = LoadSettings()
     publish: PublishSettings = PublishSettings()
+    report: ReportSettings = ReportSettings()
+    email: EmailSettings = EmailSettings()
+    export: ExportSettings = ExportSettings()
     config_path: Path
 
     @field_validator("config_path")

@@ -69,6 +69,17 @@ def _alerts(result: RunResult, con: duckdb.DuckDBPyConnection) -> str:
     return "\n".join(lines)
 
 
+def _cusum_budget(result: RunResult) -> str:
+    """The false-alarm budget per CUSUM track: what an alert-free week is worth (issue 4)."""
+    if result.cusum is None or not result.cusum.budget:
+        return ""
+    lines = ["CUSUM false-alarm budget (expected false alerts a year at the latest thresholds):"]
+    for track in result.cusum.budget:
+        lines.append(f"  {track.track:24} {track.series:4} series, +{track.shift_srb:g} SRB shift, "
+                     f"budget {track.budget_per_year:g}/year, expected {track.expected_per_year:.1f}/year")
+    return "\n".join(lines)
+
+
 def _quarantine(result: RunResult, con: duckdb.DuckDBPyConnection) -> str:
     if not result.load.changed:
         return ""
@@ -85,7 +96,7 @@ def render_summary(result: RunResult, con: duckdb.DuckDBPyConnection, console: C
                "data quality warnings (published anyway):\n" + "\n".join(f"  {w}" for w in result.warnings))
     timing = "time: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     parts = [header, _deliveries(result), _quarantine(result, con), _srb_table(result, con),
-             _alerts(result, con), quality, timing]
+             _alerts(result, con), _cusum_budget(result), quality, timing]
     panel = Panel(Group(*[p for p in parts if p]), title="srb-surveil nightly run", expand=False)
     console.print(panel)
     recorder.print(panel)
