@@ -44,7 +44,8 @@ def _write_registry(kind: str) -> Path:
             part.write_csv(path)
     (folder / "surveil.toml").write_text(
         f'[data]\nbirths = "births/*.{kind}"\nareas = "areas.csv"\nadjacency = "adjacency.csv"\n'
-        'database = "var/surveil.duckdb"\n[run]\nasof = 2025-12-31\n[privacy]\ndemo_hash_key = "bench"\n[publish]\noutput_dir = "var/runs"\n')
+        'database = "var/surveil.duckdb"\n[run]\nasof = 2025-12-31\n'
+        '[privacy]\ndemo_hash_key = "bench"\n[publish]\noutput_dir = "var/runs"\n')
     (folder / "ready").touch()
     return folder
 

@@ -139,7 +139,7 @@ class Loader:
             return DeliveryOutcome(path, "refused_before",
                                    message=f"{reason} (refused on {loaded_at:%Y-%m-%d %H:%M})")
         try:
-            batch = self._judge(path)
+            batch = self._judge(path, data)
         except DeliveryRefused as refused:
             where = f"{path}:{refused.line}" if refused.line else f"{path}"
             message = f"{where}: {refused.rule}: {refused.detail}"
@@ -163,8 +163,8 @@ class Loader:
                                             batch.quarantined.height, tuple(batch.columns_dropped)))
         return outcomes
 
-    def _judge(self, path: Path) -> _JudgedDelivery:
-        raw = read_delivery(path)
+    def _judge(self, path: Path, data: bytes) -> _JudgedDelivery:
+        raw = read_delivery(path, data)
         headers = [c for c in raw.frame.columns if c != LINE]
         renames, dropped = map_headers(headers)
         # Dropped columns (names, ID numbers, addresses) are discarded here, unread.

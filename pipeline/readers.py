@@ -26,13 +26,14 @@ class RawDelivery:
     encoding: str
 
 
-def read_delivery(path: Path) -> RawDelivery:
-    """Read a CSV, Parquet or XLSX delivery; raise DeliveryRefused if it cannot be read."""
+def read_delivery(path: Path, data: bytes) -> RawDelivery:
+    """Parse a CSV, Parquet or XLSX delivery from its bytes (read once by the loader, which
+    also hashes them); raise DeliveryRefused if it cannot be read. ``path`` names the format."""
     suffix = path.suffix.lower()
     reader = _READERS.get(suffix)
     if reader is None:
         raise DeliveryRefused("unsupported_format", f"file type {suffix or '(none)'} is not CSV, Parquet or XLSX")
-    raw = reader(path)
+    raw = reader(data)
     if raw.frame.height == 0:
         raise DeliveryRefused("empty_file", "the file holds no records", line=2)
     return raw
@@ -70,8 +71,7 @@ def _strict(data: bytes, encoding: str) -> str:
         raise DeliveryRefused("unknown_encoding", f"invalid {encoding} bytes", line=line) from None
 
 
-def _read_csv(path: Path) -> RawDelivery:
-    data = path.read_bytes()
+def _read_csv(data: bytes) -> RawDelivery:
     if not data.strip():
         raise DeliveryRefused("empty_file", "the file is empty", line=1)
     text, encoding = detect_encoding(data)
@@ -100,17 +100,17 @@ def _with_csv_lines(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(line.alias(LINE))
 
 
-def _read_parquet(path: Path) -> RawDelivery:
+def _read_parquet(data: bytes) -> RawDelivery:
     try:
-        frame = pl.read_parquet(path)
+        frame = pl.read_parquet(io.BytesIO(data))
     except (pl.exceptions.PolarsError, OSError) as error:
         raise DeliveryRefused("unparseable", f"not a readable Parquet file: {error}") from None
     return RawDelivery(_as_text_with_rows(frame), "parquet")
 
 
-def _read_xlsx(path: Path) -> RawDelivery:
+def _read_xlsx(data: bytes) -> RawDelivery:
     try:
-        frame = pl.read_excel(path, engine="calamine", infer_schema_length=0)
+        frame = pl.read_excel(io.BytesIO(data), engine="calamine", infer_schema_length=0)
     except Exception as error:  # fastexcel raises its own exception types
         raise DeliveryRefused("unparseable", f"not a readable XLSX workbook: {error}") from None
     return RawDelivery(_as_text_with_rows(frame), "xlsx")

@@ -19,7 +19,6 @@ from pipeline import db
 from pipeline.alert import empty_alerts, level_alerts
 from pipeline.areas import AreaTree, read_area_tree
 from pipeline.config import Settings
-from pipeline.errors import SurveilError
 from pipeline.estimate import empty_estimates, estimate_srb
 from pipeline.gate import QualityGate, gate_deliveries
 from pipeline.loader import Loader, LoadReport, discover_deliveries
@@ -150,4 +149,3 @@ def output_folder(settings: Settings, run_id: str) -> Path:
     return folder
 
 
-__all__ = ["RunResult", "SurveilError", "new_run_id", "output_folder", "run_nightly"]

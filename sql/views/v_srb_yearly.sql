@@ -2,24 +2,9 @@
 -- Grain: area_code, stratum, year. Counts are births of known sex in the year (no window).
 -- Analysts' view inside the database; exports and reports suppress small counts.
 create or replace view v_srb_yearly as
-with births_known_sex as (
-    select area_code, year(birth_date) as year, birth_order, policy_status, sex = 'M' as is_boy
-    from births
-    where sex in ('M', 'F')
-),
-births_by_stratum as (
-    select area_code, year, 'all' as stratum, is_boy from births_known_sex
-    union all
-    select area_code, year,
-        case when birth_order = 1 then 'parity_1'
-             when birth_order = 2 then 'parity_2'
-             else 'parity_3plus' end as stratum,
-        is_boy
-    from births_known_sex
-    union all
-    select area_code, year, 'parity_2_within_policy' as stratum, is_boy
-    from births_known_sex
-    where birth_order = 2 and policy_status = 'within'
+with births_by_stratum as (
+    select area_code, stratum, year(birth_date) as year, is_boy
+    from stg_births_by_stratum
 ),
 rolled_up as (
     select

@@ -1,25 +1,9 @@
 -- v_weekly_counts: boys and girls born per area x stratum x ISO week (Monday start),
 -- every area level. Grain: area_code, stratum, week_start (weeks with births only).
 create or replace view v_weekly_counts as
-with births_known_sex as (
-    select area_code, date_trunc('week', birth_date)::date as week_start, birth_order,
-           policy_status, sex = 'M' as is_boy
-    from births
-    where sex in ('M', 'F')
-),
-births_by_stratum as (
-    select area_code, week_start, 'all' as stratum, is_boy from births_known_sex
-    union all
-    select area_code, week_start,
-        case when birth_order = 1 then 'parity_1'
-             when birth_order = 2 then 'parity_2'
-             else 'parity_3plus' end as stratum,
-        is_boy
-    from births_known_sex
-    union all
-    select area_code, week_start, 'parity_2_within_policy' as stratum, is_boy
-    from births_known_sex
-    where birth_order = 2 and policy_status = 'within'
+with births_by_stratum as (
+    select area_code, stratum, date_trunc('week', birth_date)::date as week_start, is_boy
+    from stg_births_by_stratum
 )
 select
     area_ancestors.ancestor_code as area_code,
