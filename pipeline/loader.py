@@ -110,6 +110,8 @@ class Loader:
         transaction per file in delivery order.
         """
         report = LoadReport()
+        # a run killed between a deferred delivery and the rebuild left births behind
+        self.needs_rebuild = self.needs_rebuild or bool(db.row(self.con, "load/births_stale")[0])
         pending: list[PendingDelivery] = []
         for path in paths:
             outcome = self._read(path, pending)
@@ -123,9 +125,19 @@ class Loader:
         report.outcomes.extend(self._gate_and_commit(pending))
         report.outcomes.sort(key=lambda o: paths.index(o.path))
         if self.needs_rebuild:
-            db.run(self.con, "transforms/births_current")
-            self.needs_rebuild = False
+            self._rebuild_births()
         return report
+
+    def _rebuild_births(self) -> None:
+        """Rebuild births from every current delivery and clear the stale flag, at once."""
+        self.con.begin()
+        try:
+            db.run(self.con, "transforms/births_current")
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        self.needs_rebuild = False
 
     def _read(self, path: Path, pending: list[PendingDelivery]) -> DeliveryOutcome | None:
         """Skip, refuse, or judge one file (appending it to ``pending``)."""
@@ -224,6 +236,7 @@ class Loader:
             if self.needs_rebuild or not sorts_last or replaces_earlier or \
                     batch.clean.height > REBUILD_SHARE * births_now:
                 self.needs_rebuild = True
+                db.run(self.con, "load/births_mark_stale")
             else:
                 db.run(self.con, "load/births_apply_delivery", delivery_id=row["delivery_id"])
             self.con.commit()

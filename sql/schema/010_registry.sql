@@ -50,3 +50,11 @@ create table if not exists quarantine (
     value        varchar,                -- the offending value; identifiers are never kept
     record_hash  varchar                 -- keyed hash of the record_id, to match a later correction
 );
+
+-- One row: is births behind birth_records? A delivery that defers its apply to a full
+-- rebuild sets the flag in its own transaction; the rebuild clears it in the same
+-- transaction as it replaces births, so a crash between the two is repaired next run.
+create table if not exists registry_state (
+    births_stale boolean not null
+);
+insert into registry_state select false where not exists (select 1 from registry_state);

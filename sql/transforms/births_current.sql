@@ -16,4 +16,6 @@ select
     record_hash, birth_date, sex, birth_order, area_code, plurality, registered_date,
     mother_age, residence_status, policy_status, facility_code, delivery_id, source_line
 from ranked_records
-where version_rank = 1
+where version_rank = 1;
+
+update registry_state set births_stale = false;

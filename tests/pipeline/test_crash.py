@@ -81,3 +81,34 @@ def test_sigkill_during_a_run_leaves_old_or_new_outputs_whole(registry, kill_aft
     assert after_kill in (old, new)
 
 
+
+
+_DIE_BEFORE_REBUILD = """
+import os, sys
+from pipeline import loader
+loader.Loader._rebuild_births = lambda self: os._exit(9)  # the process dies at this exact point
+from pipeline.cli import main
+sys.argv = ["surveil", "run", "--config", sys.argv[1]]
+main()
+"""
+
+
+def test_a_run_that_dies_before_rebuilding_births_is_repaired_by_the_next(registry):
+    """A large delivery commits first and rebuilds births after; a death in between is
+    remembered in the database (registry_state), so the next run rebuilds births even
+    though it finds no new file."""
+    registry.deliver("births_2024-01.csv", [
+        record(f"A{i}", birth_date=f"2024-01-{1 + i % 28:02d}", registered_date="2024-01-31",
+               sex="MF"[i % 2], area_code=f"V{1 + i % 6}") for i in range(300)])
+    run = [sys.executable, "-m", "pipeline.cli", "run", "--config", str(registry.config)]
+    assert subprocess.run(run, capture_output=True).returncode == 0
+    registry.deliver("births_2024-02.csv", [
+        record(f"B{i}", birth_date=f"2024-02-{1 + i % 28:02d}", registered_date="2024-02-29",
+               sex="MF"[i % 2], area_code=f"V{1 + i % 6}") for i in range(300)])
+    died = subprocess.run([sys.executable, "-c", _DIE_BEFORE_REBUILD, str(registry.config)], capture_output=True)
+    assert died.returncode == 9
+    assert registry.query("select count(*) from loads where status = 'loaded'") == [(2,)]
+    assert registry.query("select count(*), bool_and(births_stale) from births, registry_state") == [(300, True)]
+    assert subprocess.run(run, capture_output=True).returncode == 0
+    assert registry.query("select count(*) from births") == [(600,)]
+    assert registry.query("select births_stale from registry_state") == [(False,)]
