@@ -7,7 +7,7 @@ package does not import Great Expectations: the first check does.
 from __future__ import annotations
 
 from expectations.catalogue import CATALOGUE, CRITICAL, WARNING, Rule, Severity
-from expectations.delivery import check_deliveries, check_delivery
+from expectations.delivery import DeliveryVerdicts, check_deliveries, check_delivery
 from expectations.outcome import (
     ExpectationOutcome,
     blocking,
@@ -25,6 +25,7 @@ __all__ = [
     "CATALOGUE",
     "CRITICAL",
     "DEFAULT_THRESHOLDS",
+    "DeliveryVerdicts",
     "OUTPUT_METRICS",
     "REGISTRY_METRICS",
     "WARNING",

@@ -34,11 +34,13 @@ class Rule:
 
 
 CATALOGUE: dict[str, Rule] = {
-    # --- delivery: the new batch, row by row -----------------------------------------
+    # --- delivery: every record of the new batches, through its distinct values ------
     "delivery.columns_present": Rule(
         CRITICAL, "A batch without a required column (shifted or renamed header) is unusable."
     ),
-    "delivery.record_hash_is_text": Rule(CRITICAL, "The hashed record id must be text."),
+    "delivery.record_hash_is_text": Rule(
+        CRITICAL, "The hashed record id must be 64-hex text or its two UInt64 halves."
+    ),
     "delivery.birth_date_is_date": Rule(
         CRITICAL, "A birth date that is not a date means shifted or mis-parsed columns."
     ),

@@ -7,7 +7,9 @@ with the weight of ``prior_births`` pseudo-births (a Beta prior centred on the p
 
     p0[s, t] = (boys_hist + prior_births * p_parent[t]) / (births_hist + prior_births)
 
-Where the series has no parent the reference SRB (default 106) stands in for it. The guard
+Where the series has no parent the reference SRB (default 106) stands in for it, with the
+weight ``reference_prior_births`` (default ``prior_births``); with weight 0 a series without
+parent is its own history alone, and the reference only where it has none. The guard
 band keeps a shift out of the baseline that judges it while the chart is still climbing: it
 must exceed the detection delays that matter, which for towns are a year or more. In
 ``python -m validate.cusum`` a 13-week guard let the rolling baseline absorb planted shifts
@@ -65,6 +67,7 @@ def prospective_baseline(
     parent: Baseline | None = None,
     parent_index: np.ndarray | None = None,
     reference_srb: float | np.ndarray = DEFAULT_REFERENCE_SRB,
+    reference_prior_births: float | None = None,
 ) -> Baseline:
     """Baseline share of boys p0[s, t] from periods before t only, shrunk toward the parent.
 
@@ -78,6 +81,10 @@ def prospective_baseline(
         top-down. Without it the reference SRB is the parent.
     parent_index : (series,) row of each series' parent in ``parent``.
     reference_srb : SRB used where nothing is known (boys per 100 girls), scalar or per class.
+    reference_prior_births : weight of the reference for series without parent, in
+        pseudo-births (>= 0; default ``prior_births``). 0: the reference only where a series
+        has no history at all (for a city, whose own history soon dwarfs any prior, and
+        whose strata need not have the reference's SRB).
 
     Returns
     -------
@@ -86,7 +93,8 @@ def prospective_baseline(
     Raises
     ------
     ValueError on shape mismatch, impossible counts, window < 1, guard < 0, a parent
-    without ``parent_index`` (or the reverse), or a reference SRB <= 0.
+    without ``parent_index`` (or the reverse), a reference SRB <= 0 or a negative
+    ``reference_prior_births``.
 
     >>> b = prospective_baseline(np.array([[0, 530, 0]]), np.array([[0, 1000, 0]]),
     ...                          window_periods=2, guard_periods=0)
@@ -101,14 +109,18 @@ def prospective_baseline(
         raise ValueError("counts must be finite with 0 <= boys <= births")
     if window_periods < 1 or guard_periods < 0 or not prior_births > 0:
         raise ValueError("need window_periods >= 1, guard_periods >= 0 and prior_births > 0")
+    if reference_prior_births is not None and not reference_prior_births >= 0:
+        raise ValueError("reference_prior_births must be >= 0")
     if (parent is None) != (parent_index is None):
         raise ValueError("give parent and parent_index together")
     reference = np.asarray(reference_srb, dtype=float)
     if not np.all(np.isfinite(reference) & (reference > 0)):
         raise ValueError("reference_srb must be > 0 boys per 100 girls")
+    weight = prior_births
     if parent is None:
         parent_share = np.broadcast_to(share_from_srb(reference), births.shape)
         parent_is_reference = np.ones(births.shape, dtype=bool)
+        weight = prior_births if reference_prior_births is None else reference_prior_births
     else:
         parent_index = np.asarray(parent_index)
         if parent_index.shape != births.shape[:1] or parent.share.shape[1:] != births.shape[1:]:
@@ -117,7 +129,9 @@ def prospective_baseline(
         parent_is_reference = parent.is_reference[parent_index]
     history_boys = trailing_sum(boys, window_periods, guard_periods)
     history_births = trailing_sum(births, window_periods, guard_periods)
-    share = (history_boys + prior_births * parent_share) / (history_births + prior_births)
+    pooled = history_births + weight
+    share = np.divide(history_boys + weight * parent_share, pooled, out=np.array(parent_share, dtype=float),
+                      where=pooled > 0)  # no history and no prior weight: the reference
     periods_behind = np.arange(births.shape[1]) - guard_periods
     is_short = periods_behind < window_periods
     if births.ndim == 3:
@@ -126,7 +140,7 @@ def prospective_baseline(
         share=share,
         srb=srb_from_share(share),
         history_births=history_births,
-        own_weight=history_births / (history_births + prior_births),
+        own_weight=np.divide(history_births, pooled, out=np.zeros(births.shape), where=pooled > 0),
         is_reference=(history_births == 0) & parent_is_reference,
         is_short_history=np.broadcast_to(is_short, births.shape),
     )

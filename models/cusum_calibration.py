@@ -14,8 +14,10 @@ the chain is exact; that is how ``arl_integer_cusum`` reproduces ``surveillance:
 leading ``H x H`` block of the largest one, so one LU factorisation gives the ARL for every
 ``H`` (``ARL_H = sum_{j<H} a_j b_j`` with ``a = L^{-1} e_0``, ``b = U^{-T} 1`` from
 ``(I - P)^T = L U``; no row exchange occurs because ``(I - P)^T`` is column diagonally
-dominant). Calibration therefore costs one factorisation per grid: one grid and one twice as fine,
-whose ARLs are extrapolated (Richardson) and whose difference is the convergence check.
+dominant). Calibration therefore costs one factorisation per grid: grids of n, 2n and 4n points
+(the atoms are split once, on the finest; splitting composes exactly over nested grids), the
+ARLs of the two finer extrapolated (Richardson), and that extrapolation checked against the
+one from the two coarser.
 
 Births per period: ``births_model="poisson"`` (default for calibration) takes births in a
 period as Poisson with the expected mean (boys and girls independent Poisson), which allows
@@ -24,7 +26,8 @@ The risk-adjusted chart is calibrated as a binomial one with pooled births and p
 class binomials has slightly less variance, so this is a little conservative).
 
 References: Brook & Evans (1972) Biometrika 59:539-549; Page (1954); Höhle & Paul (2008)
-CSDA 52:4357-4368 (surveillance::arlCusum, findH).
+CSDA 52:4357-4368 (surveillance::arlCusum, findH); Siegmund (1985) Sequential Analysis,
+Springer (the corrected diffusion approximation that starts the search).
 """
 from __future__ import annotations
 
@@ -32,11 +35,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import linalg, stats
+from scipy import linalg, optimize, special, stats
 
 _TAIL = 1e-13  # probability mass left out of each Poisson/binomial tail
 MIN_BIRTHS = 0.05  # expected births per period below this are calibrated as this
-_MAX_STATES = 1600
+_MAX_STATES = 800  # finest grid; below ~0.5 births a period the lattice of increments makes
+# ARL(h) a step function, which no grid resolves: the check then stays above rel_tol
 
 
 @dataclass(frozen=True)
@@ -45,13 +49,24 @@ class Calibration:
 
     threshold: np.ndarray  # h, LLR units
     arl0: np.ndarray  # in-control ARL (periods) at h, extrapolated from the two finest grids
-    rel_change: np.ndarray  # |ARL on the finest grid - extrapolated ARL| / ARL at h: the check
+    rel_change: np.ndarray  # |ARL extrapolated from grids (2n, 4n) - from (n, 2n)| / ARL at h: the check
     states: np.ndarray  # grid points of the finest chain
 
 
 def reference_per_birth(share_expected: float, odds_ratio: float) -> float:
     """kappa: surveillance's reference value k per birth, ``log(1 - p0 + p0 OR) / log(OR)``."""
     return float(np.log1p(share_expected * (odds_ratio - 1.0)) / np.log(odds_ratio))
+
+
+def poisson_atoms(mean: float) -> tuple[np.ndarray, np.ndarray]:
+    """Counts and Poisson probabilities, leaving out at most ``_TAIL`` in each tail (inner routine)."""
+    spread = 9.0 * np.sqrt(mean) + 12.0  # beyond 9 sd (+12 for tiny means) both tails are < 1e-15
+    counts = np.arange(max(0.0, np.floor(mean - spread)), np.ceil(mean + spread) + 1.0)
+    probs = np.exp(special.xlogy(counts, mean) - mean - special.gammaln(counts + 1.0))
+    at_most = np.cumsum(probs)  # P(X <= k)
+    at_least = np.cumsum(probs[::-1])[::-1]  # P(X >= k)
+    keep = (at_most > _TAIL) & (at_least > _TAIL)
+    return counts[keep], probs[keep]
 
 
 def increment_distribution(
@@ -62,14 +77,61 @@ def increment_distribution(
         n = int(round(births))
         boys = np.arange(n + 1)
         return boys - kappa * n, stats.binom.pmf(boys, n, share_true)
-    lam_boys, lam_girls = births * share_true, births * (1.0 - share_true)
-    boys = np.arange(stats.poisson.isf(_TAIL, lam_boys) + 1)
-    girls = np.arange(stats.poisson.isf(_TAIL, lam_girls) + 1)
-    boys = boys[stats.poisson.sf(boys - 1, lam_boys) > _TAIL]
-    girls = girls[stats.poisson.sf(girls - 1, lam_girls) > _TAIL]
+    boys, p_boys = poisson_atoms(births * share_true)
+    girls, p_girls = poisson_atoms(births * (1.0 - share_true))
     values = boys[:, None] * (1.0 - kappa) - kappa * girls[None, :]
-    probs = stats.poisson.pmf(boys, lam_boys)[:, None] * stats.poisson.pmf(girls, lam_girls)[None, :]
-    return values.ravel(), probs.ravel()
+    return values.ravel(), (p_boys[:, None] * p_girls[None, :]).ravel()
+
+
+def step_distribution(values: np.ndarray, probs: np.ndarray, delta: float, states: int) -> np.ndarray:
+    """One period's move in grid points, lags ``-states .. states`` (inner routine).
+
+    Each atom's mass is split between the two grid points around it in proportion to
+    distance, which keeps the step's mean exact (rounding to the nearest point would bias the
+    drift when atoms are few); lags beyond +/- states are piled on the end lags.
+    """
+    u = np.clip(values / delta, -states, states) + states
+    low = np.floor(u)
+    frac = u - low
+    index = low.astype(np.intp)
+    high_mass = probs * frac
+    step = np.bincount(index, weights=probs - high_mass, minlength=2 * states + 2)
+    step += np.bincount(index + 1, weights=high_mass, minlength=2 * states + 2)
+    return step[: 2 * states + 1] / step.sum()  # renormalise over the atoms kept
+
+
+def coarser_step(step: np.ndarray) -> np.ndarray:
+    """The step distribution on a grid twice as wide, from this one's (inner routine).
+
+    Splitting in proportion to distance composes exactly over nested grids: a point of the
+    fine grid between two coarse points goes half to each, as its atoms would have.
+    """
+    if (step.size - 1) % 4:
+        raise ValueError("a grid of an even number of states is needed to halve it")
+    coarse = step[0::2].copy()  # lag 0 sits at an even index: every other point stays
+    between = 0.5 * step[1::2]
+    coarse[:-1] += between
+    coarse[1:] += between
+    return coarse
+
+
+def arl_from_step(step: np.ndarray) -> np.ndarray:
+    """Zero-state ARL for every threshold of 1..states grid points, from the step (inner routine)."""
+    states = (step.size - 1) // 2
+    # (I - P)^T with P[i, j] = step[j - i + states] for j >= 1 (Toeplitz) and P[i, 0] = every
+    # lag at or below -i
+    windows = np.lib.stride_tricks.sliding_window_view(step, states)
+    system = -windows[states:0:-1].T
+    system[0, :] = -np.cumsum(step)[states:0:-1]
+    system[np.diag_indices(states)] += 1.0
+    lu, piv = linalg.lu_factor(system, check_finite=False)
+    if not np.array_equal(piv, np.arange(states)):
+        raise ArithmeticError("Markov chain not diagonally dominant; cannot share one factorisation")
+    e0 = np.zeros(states)
+    e0[0] = 1.0
+    a = linalg.solve_triangular(lu, e0, lower=True, unit_diagonal=True, check_finite=False)
+    b = linalg.solve_triangular(lu, np.ones(states), trans="T", lower=False, check_finite=False)
+    return np.cumsum(a * b)
 
 
 def arl_curve(values: np.ndarray, probs: np.ndarray, delta: float, states: int) -> np.ndarray:
@@ -81,34 +143,21 @@ def arl_curve(values: np.ndarray, probs: np.ndarray, delta: float, states: int) 
     around its landing point in proportion to distance, which keeps the step's mean exact;
     on-grid increments (the integer chart) are not split and the chain is then exact.
     """
-    u = values / delta
-    lags = np.arange(-states, states + 1)
-    low = np.floor(u)
-    frac = u - low
-    # split each atom between its two neighbouring grid points so that every step keeps its
-    # mean: rounding to the nearest point would bias the drift when atoms are few
-    idx_low = np.clip(low, -states, states).astype(np.int64) + states
-    idx_high = np.clip(low + 1, -states, states).astype(np.int64) + states
-    step = np.bincount(idx_low, weights=probs * (1.0 - frac), minlength=lags.size)
-    step += np.bincount(idx_high, weights=probs * frac, minlength=lags.size)
-    step /= step.sum()  # renormalise over the atoms kept
-    i = np.arange(states)
-    trans = step[(i[None, :] - i[:, None]) + states]  # trans[i, j] = P(i -> j), j >= 1
-    trans[:, 0] = np.cumsum(step)[states - i]  # everything at or below zero
-    lu, piv = linalg.lu_factor(np.eye(states) - trans.T, check_finite=False)
-    if not np.array_equal(piv, i):
-        raise ArithmeticError("Markov chain not diagonally dominant; cannot share one factorisation")
-    e0 = np.zeros(states)
-    e0[0] = 1.0
-    a = linalg.solve_triangular(lu, e0, lower=True, unit_diagonal=True, check_finite=False)
-    b = linalg.solve_triangular(lu, np.ones(states), trans="T", lower=False, check_finite=False)
-    return np.cumsum(a * b)
+    return arl_from_step(step_distribution(values, probs, delta, states))
 
 
 def arl_at_threshold(values: np.ndarray, probs: np.ndarray, h_boys: float, states: int) -> float:
     """ARL of the chain whose threshold h (boys) sits mid-way between grid points (inner routine)."""
     delta = h_boys / (states - 0.5)  # h sits mid-way between grid points
     return float(arl_curve(values, probs, delta, states)[-1])
+
+
+def arl_extrapolated(values: np.ndarray, probs: np.ndarray, h_boys: float, states: int) -> float:
+    """ARL at threshold h (boys) from chains of ``states`` and ``2 * states`` points,
+    extrapolated (Richardson, second order, on the log scale); inner routine."""
+    coarse = np.log(arl_at_threshold(values, probs, h_boys, states))
+    fine = np.log(arl_at_threshold(values, probs, h_boys, 2 * states))
+    return float(np.exp(fine + (fine - coarse) / 3.0))
 
 
 def _check_scalar_inputs(births, share_expected, odds_ratio) -> None:
@@ -196,33 +245,65 @@ def _calibrate_key(
     c = np.log(odds_ratio)
     values, probs = increment_distribution(births, share_expected, reference_per_birth(share_expected, odds_ratio),
                                            births_model)
-    h_top = (np.log(arl0) + 1.0) / c  # boys; Wald: ARL0 >= exp(h), so h <= log(ARL0) up to overshoot
+    # the grids span [0, h_top]: a little above a first estimate of h, so few states are wasted
+    h_top = 1.2 * _threshold_estimate(births, share_expected, odds_ratio, arl0, births_model) / c
     n_states = states
+    is_spanned = False  # h_top was set from h once: never again (below ~0.5 births a period the
+    # lattice makes the chain's ARL jagged in h, and narrowing and widening could alternate)
     for _ in range(40):
-        delta = h_top / (n_states - 0.5)
-        coarse = arl_curve(values, probs, delta, n_states)
-        if coarse[-1] < arl0:
+        # grids of n, 2n and 4n points over [0, h_top]; the atoms are split once, on the finest
+        delta = h_top / (4 * n_states - 0.5)
+        steps = [step_distribution(values, probs, delta, 4 * n_states)]
+        steps += [coarser_step(steps[-1])]
+        steps += [coarser_step(steps[-1])]
+        try:
+            curves = [arl_from_step(step) for step in steps]  # finest first
+        except ArithmeticError:  # astronomically long runs at the top: the grid reaches too high
+            h_top /= 1.5
+            continue
+        if curves[0][-1] < arl0:
             h_top *= 1.5
             continue
-        h_boys = _interpolate_threshold(coarse, delta, arl0)
-        if h_boys < 0.8 * h_top:  # the grid was too coarse at h: span h itself with the states
-            h_top = 1.05 * h_boys
-            continue
         # the split chain converges at second order in the grid width: extrapolate (Richardson)
-        # from grids delta and delta / 2 on the log-ARL scale, where ARL(h) is nearly linear
-        fine = arl_curve(values, probs, delta / 2, 2 * n_states)
-        h_fine = (np.arange(1, 2 * n_states + 1) - 0.5) * delta / 2
-        log_coarse = np.interp(h_fine, (np.arange(1, n_states + 1) - 0.5) * delta, np.log(coarse))
-        log_fine = np.log(fine)
-        log_extrapolated = log_fine + (log_fine - log_coarse) / 3.0
-        h_boys = float(np.interp(np.log(arl0), np.maximum.accumulate(log_extrapolated), h_fine))
-        error = float(np.expm1(abs(np.interp(h_boys, h_fine, log_fine - log_extrapolated))))
-        if error <= rel_tol or 2 * n_states >= _MAX_STATES:
-            achieved = float(np.exp(np.interp(h_boys, h_fine, log_extrapolated)))
-            return float(h_boys * c), achieved, error, 2 * n_states
+        # on the log-ARL scale, where ARL(h) is nearly linear, from grids (4n, 2n) and (2n, n);
+        # their difference is the check on the first
+        h_fine = (np.arange(1, 4 * n_states + 1) - 0.5) * delta
+        logs = [np.interp(h_fine, (np.arange(1, curve.size + 1) - 0.5) * delta * width, np.log(curve))
+                for width, curve in zip((1, 2, 4), curves, strict=True)]
+        extrapolated = logs[0] + (logs[0] - logs[1]) / 3.0
+        check = logs[1] + (logs[1] - logs[2]) / 3.0
+        h_boys = float(np.interp(np.log(arl0), np.maximum.accumulate(extrapolated), h_fine))
+        if h_boys < 0.75 * h_top and not is_spanned:  # the grids were too wide at h: span h itself
+            h_top, is_spanned = 1.1 * h_boys, True
+            continue
+        error = float(np.expm1(abs(np.interp(h_boys, h_fine, extrapolated - check))))
+        if error <= rel_tol or 8 * n_states > _MAX_STATES:
+            achieved = float(np.exp(np.interp(h_boys, h_fine, extrapolated)))
+            return float(h_boys * c), achieved, error, 4 * n_states
         n_states *= 2
         h_top = 1.05 * h_boys
     raise ArithmeticError(f"threshold search did not converge for ARL0 {arl0}")
+
+
+def _threshold_estimate(births: float, share_expected: float, odds_ratio: float, arl0: float,
+                        births_model: str) -> float:
+    """h (LLR units) from Siegmund's approximation, a start for the chain (inner routine).
+
+    For an LLR chart the exponential tail has rate 1 (E exp(X) = 1 in control), so
+    ``ARL0 ~ (exp(h') - h' - 1) / |mu|`` with ``mu`` the mean increment and ``h' = h +
+    1.166 sigma`` (Siegmund 1985, corrected diffusion). Within ~10 % of the chain's h from
+    0.05 to 1,000 births a period.
+    """
+    c = np.log(odds_ratio)
+    kappa = reference_per_birth(share_expected, odds_ratio)
+    mean = births * (share_expected - kappa) * c  # < 0: kappa lies between p0 and p1
+    if births_model == "binomial":
+        variance = births * share_expected * (1.0 - share_expected) * c * c
+    else:  # boys and girls independent Poisson
+        variance = births * (share_expected * (1.0 - kappa) ** 2 + (1.0 - share_expected) * kappa**2) * c * c
+    target = arl0 * abs(mean)
+    h_corrected = optimize.brentq(lambda h: np.expm1(h) - h - target, 0.0, np.log(target + 2.0) + 2.0)
+    return max(h_corrected - 1.166 * np.sqrt(variance), 0.05 * h_corrected)
 
 
 def _interpolate_threshold(curve: np.ndarray, delta: float, arl0: float) -> float:
@@ -242,12 +323,20 @@ def calibration_key(births, share_expected, odds_ratio, arl0) -> np.ndarray:
     """
     births = np.maximum(np.asarray(births, dtype=float), MIN_BIRTHS)
     births_key = np.exp(np.round(np.log(births) / np.log(1.05)) * np.log(1.05))
+    return np.stack(np.broadcast_arrays(
+        np.round(births_key, 6), np.round(share_expected, 3), np.round(odds_ratio, 4), round_arl0(arl0)
+    ), axis=-1)
+
+
+def round_arl0(arl0: np.ndarray | float) -> np.ndarray:
+    """ARL0 to 3 significant digits (a cache key; it moves the false-alarm rate by < 0.1 %).
+
+    >>> round_arl0(np.array([660.93, 52.1775])).tolist()
+    [661.0, 52.2]
+    """
     arl0 = np.asarray(arl0, dtype=float)
     digits = 2 - np.floor(np.log10(arl0))
-    arl_key = np.round(arl0 * 10.0**digits) / 10.0**digits
-    return np.stack(np.broadcast_arrays(
-        np.round(births_key, 6), np.round(share_expected, 3), np.round(odds_ratio, 4), arl_key
-    ), axis=-1)
+    return np.round(arl0 * 10.0**digits) / 10.0**digits
 
 
 def calibrate_threshold(
@@ -257,7 +346,7 @@ def calibrate_threshold(
     arl0: np.ndarray,
     *,
     births_model: str = "poisson",
-    states: int = 200,
+    states: int = 50,
     rel_tol: float = 0.01,
 ) -> Calibration:
     """Threshold h (LLR units) giving each series its in-control ARL0, by Brook-Evans.
@@ -270,15 +359,17 @@ def calibrate_threshold(
     odds_ratio : the shift the chart is tuned to (> 1), e.g. ``odds_ratio_for_shift``.
     arl0 : wanted in-control ARL in periods (> 1), e.g. from ``split_false_alarm_budget``.
     births_model : "poisson" (default) or "binomial".
-    states : grid points of the coarse chain. The ARL is computed on grids of ``states`` and
-        ``2 * states`` points and extrapolated (Richardson: the split chain converges at second
-        order); the grids are doubled (up to 1600 points) until the fine grid is within
-        ``rel_tol`` of the extrapolation.
+    states : grid points of the coarsest chain. The ARL is computed on grids of ``states``,
+        ``2 * states`` and ``4 * states`` points; the two finer are extrapolated (Richardson:
+        the split chain converges at second order in the grid width) and checked against the
+        extrapolation from the two coarser; the grids are doubled (the finest up to 800
+        points) until the two agree within ``rel_tol``.
 
     Returns
     -------
     Calibration of arrays shaped like the broadcast inputs: threshold, arl0 achieved,
-    rel_change, states. Results are cached per rounded key (``calibration_key``).
+    rel_change, states (of the finest grid). Results are cached per rounded key
+    (``calibration_key``).
 
     Raises
     ------
@@ -296,8 +387,40 @@ def calibrate_threshold(
     if births_model not in ("poisson", "binomial"):
         raise ValueError(f"births_model must be 'poisson' or 'binomial', got {births_model!r}")
     keys = calibration_key(births, share_expected, odds_ratio, arl0)
-    flat = keys.reshape(-1, 4)
-    unique, inverse = np.unique(flat, axis=0, return_inverse=True)
+    return calibrate_nodes(*np.moveaxis(keys, -1, 0), births_model=births_model, states=states, rel_tol=rel_tol)
+
+
+def calibrate_nodes(
+    births: np.ndarray,
+    share_expected: np.ndarray,
+    odds_ratio: np.ndarray,
+    arl0: np.ndarray,
+    *,
+    births_model: str = "poisson",
+    states: int = 50,
+    rel_tol: float = 0.01,
+) -> Calibration:
+    """Thresholds at exactly the given parameters: one chain per distinct row, no rounding.
+
+    For grid nodes (``models.threshold_grid``) and for ``calibrate_threshold``, which rounds
+    its keys first. Parameters, returns and raises as ``calibrate_threshold``; births below
+    0.05 a period are calibrated as 0.05.
+
+    >>> cal = calibrate_nodes(np.array([20.0, 20.0]), 0.5146, 1.0943, 500.0)
+    >>> cal.threshold.round(2).tolist(), cal.states.tolist()
+    ([2.39, 2.39], [200, 200])
+    """
+    _check_scalar_inputs(births, share_expected, odds_ratio)
+    arl0 = np.asarray(arl0, dtype=float)
+    if not np.all(np.isfinite(arl0) & (arl0 > 1)):
+        raise ValueError("in-control ARL0 must be finite and > 1 period (a chart cannot alarm more than"
+                         " once a period); check the false-alarm budget")
+    if births_model not in ("poisson", "binomial"):
+        raise ValueError(f"births_model must be 'poisson' or 'binomial', got {births_model!r}")
+    births = np.maximum(np.asarray(births, dtype=float), MIN_BIRTHS)
+    keys = np.stack(np.broadcast_arrays(births, np.asarray(share_expected, dtype=float),
+                                        np.asarray(odds_ratio, dtype=float), arl0), axis=-1)
+    unique, inverse = np.unique(keys.reshape(-1, 4), axis=0, return_inverse=True)
     solved = np.array([
         _calibrate_key(*map(float, row), births_model, states, rel_tol) for row in unique
     ]).reshape(-1, 4)

@@ -154,22 +154,71 @@ def binomial_glr(
                      srb_estimate=srb)
 
 
+def glr_run_maxima(
+    births: float,
+    share_expected: float,
+    *,
+    window_periods: int,
+    n_runs: int,
+    n_periods: int,
+    seed: int,
+) -> np.ndarray:
+    """Largest GLR statistic of each of ``n_runs`` in-control series, charted without reset.
+
+    Inner routine of ``glr_threshold``: births per period Poisson(``births``), boys binomial
+    with ``share_expected``. With p0 constant the window LLR is a sum of table look-ups,
+    ``LLR = T_boys[B] + T_girls[G] - T_births[B + G]`` with ``T(k) = k log k`` less the
+    ``k log p0`` terms, exactly the statistic of ``binomial_glr``; series are charted in
+    blocks that stay in the processor's cache.
+    """
+    rng = np.random.default_rng(seed)
+    sim_births = rng.poisson(births, size=(n_runs, n_periods))
+    sim_boys = rng.binomial(sim_births, share_expected)
+    # window sums never exceed the largest total of window_periods periods in a run
+    top = int(np.lib.stride_tricks.sliding_window_view(
+        np.concatenate([np.zeros((n_runs, 1), np.int64), np.cumsum(sim_births, axis=1)], axis=1),
+        2, axis=1)[:, :, 1].max(initial=0)) + 1
+    counts = np.arange(top + 1, dtype=float)
+    t_births = xlogy(counts, counts)
+    t_boys = t_births - np.log(share_expected) * counts
+    t_girls = t_births - np.log1p(-share_expected) * counts
+    run_max = np.zeros(n_runs)
+    block = 32
+    for first in range(0, n_runs, block):
+        rows = slice(first, first + block)
+        cum_boys = np.zeros((sim_boys[rows].shape[0], n_periods + 1), np.int64)
+        np.cumsum(sim_boys[rows], axis=1, out=cum_boys[:, 1:])
+        cum_girls = np.zeros_like(cum_boys)
+        np.cumsum(sim_births[rows] - sim_boys[rows], axis=1, out=cum_girls[:, 1:])
+        best = run_max[rows]
+        for lag in range(1, min(window_periods, n_periods) + 1):
+            window_boys = cum_boys[:, lag:] - cum_boys[:, :-lag]
+            window_girls = cum_girls[:, lag:] - cum_girls[:, :-lag]
+            llr = t_boys[window_boys]
+            llr += t_girls[window_girls]
+            llr -= t_births[window_boys + window_girls]
+            llr *= window_boys * (1.0 - share_expected) > window_girls * share_expected  # p_hat > p0 only
+            np.maximum(best, llr.max(axis=1), out=best)
+    return run_max
+
+
 def glr_threshold(
     births: float,
     share_expected: float,
-    arl0: float,
+    arl0: float | np.ndarray,
     *,
     window_periods: int = 52,
     n_runs: int = 2000,
     n_periods: int = 1000,
     seed: int,
-) -> tuple[float, float]:
+) -> tuple[float | np.ndarray, float | np.ndarray]:
     """Threshold giving the GLR an in-control ARL0 (periods), by seeded simulation.
 
     ``n_runs`` in-control series of ``n_periods`` with Poisson births are charted without
     reset; with rare alarms the first crossing is nearly exponential, so
     ``ARL(h) = -n_periods / log P(no crossing of h)``; h is the quantile of the run maxima
-    that gives ``arl0``. Needs ``arl0`` within about 0.2 .. 50 x ``n_periods``.
+    that gives ``arl0``. Needs ``arl0`` within about 0.2 .. 50 x ``n_periods``. One
+    simulation serves every ARL0 given (an array gives arrays back).
 
     Returns
     -------
@@ -177,7 +226,7 @@ def glr_threshold(
 
     Raises
     ------
-    ValueError if p0 is outside (0, 1) or arl0 <= 1.
+    ValueError if p0 is outside (0, 1), births < 0 or arl0 <= 1.
 
     >>> h, se = glr_threshold(50.0, 0.515, 500.0, window_periods=26, n_runs=400, n_periods=400, seed=1)
     >>> 3.0 < h < 9.0, se < 0.2
@@ -185,17 +234,17 @@ def glr_threshold(
     """
     if not 0 < share_expected < 1:
         raise ValueError("in-control share of boys p0 must lie in (0, 1)")
-    if not arl0 > 1:
+    if not births >= 0:
+        raise ValueError("expected births per period must be >= 0")
+    arl0_array = np.asarray(arl0, dtype=float)
+    if not np.all(arl0_array > 1):
         raise ValueError("in-control ARL0 must be > 1 period")
-    rng = np.random.default_rng(seed)
-    sim_births = rng.poisson(births, size=(n_runs, n_periods))
-    sim_boys = rng.binomial(sim_births, share_expected)
-    cum = [np.concatenate([np.zeros((n_runs, 1)), np.cumsum(v, axis=1)], axis=1)
-           for v in (sim_boys, sim_births, sim_births * share_expected)]
-    best, _ = _scan(*cum, np.zeros((n_runs, n_periods), dtype=np.int64), window_periods)
-    run_max = best.max(axis=1)
-    survive = np.exp(-n_periods / arl0)  # wanted P(no crossing in n_periods)
-    h = float(np.quantile(run_max, survive))
+    run_max = glr_run_maxima(births, share_expected, window_periods=window_periods, n_runs=n_runs,
+                             n_periods=n_periods, seed=seed)
+    survive = np.exp(-n_periods / arl0_array)  # wanted P(no crossing in n_periods)
+    h = np.quantile(run_max, survive)
     # ARL = -n_periods / log q with q = P(no crossing): se(ARL) / ARL = se(q) / (q |log q|)
-    rel_se = np.sqrt((1.0 - survive) / (survive * n_runs)) / abs(np.log(survive))
-    return h, float(rel_se)
+    rel_se = np.sqrt((1.0 - survive) / (survive * n_runs)) / np.abs(np.log(survive))
+    if arl0_array.ndim == 0:
+        return float(h), float(rel_se)
+    return h, rel_se

@@ -14,8 +14,6 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipeline.transform import PERIOD_EVERY
-
 RISK_CLASSES: tuple[str, ...] = (
     "order_1_other", "order_1_within", "order_2_other", "order_2_within", "order_3plus_other",
     "order_3plus_within",
@@ -40,9 +38,10 @@ def class_counts(
 
     Parameters
     ----------
-    births : visible births (area_code, birth_date, is_boy, birth_order, is_within_policy).
+    births : the visible birth cells (sql/staging/stg_birth_cells.sql): boys and girls per
+        leaf area x period_start x birth order (1, 2, 3+) x is_within_policy.
     ancestors : the area closure (area_code, ancestor_code).
-    period : week | month | quarter | year.
+    period : week | month | quarter | year (the cells are already by period).
     area_codes : the areas wanted, in output order (any level).
     period_starts : every period_start wanted, ascending (the transform's grid).
 
@@ -53,10 +52,9 @@ def class_counts(
     area_index = pl.DataFrame({"area_code": area_codes, "area_row": np.arange(len(area_codes))})
     period_index = pl.DataFrame({"period_start": period_starts, "period_col": np.arange(len(period_starts))})
     rolled = (
-        births.with_columns(period_start=pl.col("birth_date").dt.truncate(PERIOD_EVERY[period]),
-                            risk_class=risk_class())
+        births.with_columns(risk_class=risk_class())
         .group_by("area_code", "period_start", "risk_class")
-        .agg(boys=pl.col("is_boy").sum().cast(pl.Int64), births=pl.len().cast(pl.Int64))
+        .agg(boys=pl.col("boys").sum().cast(pl.Int64), births=(pl.col("boys") + pl.col("girls")).sum().cast(pl.Int64))
         .join(ancestors.lazy().select("area_code", "ancestor_code"), on="area_code")
         .group_by("ancestor_code", "period_start", "risk_class")
         .agg(pl.col("boys", "births").sum())

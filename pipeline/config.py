@@ -67,11 +67,25 @@ class SurveillanceSettings(_Section):
     baseline_window_periods: int | None = Field(None, ge=1)
     baseline_guard_periods: int | None = Field(None, ge=0)
     baseline_prior_births: float = Field(1000.0, gt=0)
+    # Weight (pseudo-births) of the reference SRB in the city's own baseline. Default 0: the
+    # city is judged against its own history, the reference standing in only where there is
+    # none (and the charts are then still warming up); a registry too small to know its own
+    # SRB may lean on the reference instead.
+    baseline_reference_prior_births: float = Field(0.0, ge=0)
     # Risk-adjust the `all` chart by birth order x policy status (Steiner et al. 2000).
     cusum_risk_adjusted: bool = True
     # A re-alarm whose onset comes within this many periods of an open episode's last
     # alarm continues that episode; default one year of periods.
     cusum_episode_gap_periods: int | None = Field(None, ge=1)
+    # Warm-up: a stratum's charts (CUSUM and GLR) start only once the city's baseline for it
+    # holds this many periods (default half a year of periods) and births (2,000: the
+    # city's SRB then known to about +/-5 points, one standard error); before that there is
+    # no baseline to rise against, only the reference SRB, which parity strata need not share.
+    cusum_warmup_periods: int | None = Field(None, ge=0)
+    cusum_warmup_births: float = Field(2000.0, ge=0)
+    # --- GLR, the second detector (pipeline/surveil_glr.py): opt in with "glr" in detectors ---
+    # Longest window (periods) over which the GLR looks for a change point; default a year.
+    glr_window_periods: int | None = Field(None, ge=1)
 
     @property
     def window(self) -> int:
@@ -90,6 +104,16 @@ class SurveillanceSettings(_Section):
     @property
     def episode_gap(self) -> int:
         return self.cusum_episode_gap_periods or DEFAULT_WINDOW_PERIODS[self.period]
+
+    @property
+    def warmup_periods(self) -> int:
+        if self.cusum_warmup_periods is not None:
+            return self.cusum_warmup_periods
+        return max(1, DEFAULT_WINDOW_PERIODS[self.period] // 2)
+
+    @property
+    def glr_window(self) -> int:
+        return self.glr_window_periods or DEFAULT_WINDOW_PERIODS[self.period]
 
 
 class RunSettings(_Section):

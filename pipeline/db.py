@@ -32,7 +32,9 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create missing tables and (re)create the analyst views; idempotent."""
+    """Migrate an older database, create missing tables, (re)create the analyst views; idempotent."""
+    for (migration,) in run(con, "migrations/needed"):
+        run(con, f"migrations/{migration}")
     for folder in ("schema", "views"):
         for file in sorted((SQL_DIR / folder).glob("*.sql")):
             con.execute(file.read_text(encoding="utf-8"))

@@ -33,19 +33,26 @@ class QualityGate:
     def deliveries(self, pending: list[PendingDelivery]) -> dict[Path, tuple[str, str]]:
         """The delivery suite on a chunk of judged files: which ones to refuse, and why.
 
-        One GX pass over the chunk; only when it fails is each file checked alone, so
-        that every refusal names its own file and expectation.
+        One GX run over the chunk. Every offending value is traced to its file, so when the
+        chunk fails each file is told its own verdicts from that run (kept per file, as a
+        file checked alone would be) and only the files that broke a critical expectation
+        are refused; a passing chunk is kept as one set of outcomes. Only when a check could
+        not be evaluated on the chunk (not traceable to a file) is each file checked alone.
         """
-        batches = {str(p.path): (_frame(p), p.batch.rows_read, p.batch.quarantined.height) for p in pending}
-        together = quality.check_deliveries(batches, known_area_codes=self.known_area_codes, asof=self.today)
-        if not quality.blocking(together):
-            self.outcomes += [(o, None) for o in together]
+        batches = {str(p.path): (p.batch.clean, p.batch.rows_read, p.batch.quarantined.height) for p in pending}
+        verdicts = quality.check_deliveries(batches, known_area_codes=self.known_area_codes, asof=self.today)
+        if not quality.blocking(verdicts.together):
+            self.outcomes += [(o, None) for o in verdicts.together]
             return {}
         refusals: dict[Path, tuple[str, str]] = {}
         for item in pending:
-            frame, rows_read, rows_quarantined = batches[str(item.path)]
-            alone = quality.check_delivery(frame, known_area_codes=self.known_area_codes, asof=self.today,
-                                           rows_read=rows_read, rows_quarantined=rows_quarantined)
+            name = str(item.path)
+            if verdicts.is_traced:
+                alone = verdicts.alone(name)
+            else:  # GX could not evaluate a check on the chunk: judge the file by itself
+                clean, rows_read, rows_quarantined = batches[name]
+                alone = quality.check_delivery(clean, known_area_codes=self.known_area_codes, asof=self.today,
+                                               rows_read=rows_read, rows_quarantined=rows_quarantined)
             self.outcomes += [(o, item.path.name) for o in alone]
             failed = quality.blocking(alone)
             if failed:
@@ -89,11 +96,6 @@ class QualityGate:
             con.unregister("new_dq_results")
         html = quality.render_dq_report([o for o, _ in self.outcomes], run_info)
         (folder / "data_quality.html").write_text(html, encoding="utf-8")
-
-
-def _frame(item: PendingDelivery):
-    """The batch as the pandas frame the delivery suite reads (no record_id: it is hashed)."""
-    return item.batch.clean.drop("source_line").to_pandas()
 
 
 def gate_deliveries(report: LoadReport) -> None:

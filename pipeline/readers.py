@@ -2,7 +2,8 @@
 
 CSV encodings are detected, not configured: UTF-8 with BOM, UTF-8, then GB18030, each
 tried strictly; anything else is refused. Every value is kept as text here so that the
-row rules (pipeline/rules.py) see exactly what the file said.
+row rules (pipeline/rules.py) see exactly what the file said; only Parquet dates and
+numbers keep the type the file gave them.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 @dataclass(frozen=True)
 class RawDelivery:
-    frame: pl.DataFrame  # every source column as String, plus LINE
+    frame: pl.DataFrame  # every source column as String (Parquet: dates and numbers typed), plus LINE
     encoding: str
 
 
@@ -86,13 +87,16 @@ def _read_csv(data: bytes) -> RawDelivery:
     except (pl.exceptions.PolarsError, OSError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DeliveryRefused("unparseable", f"not a readable CSV table: {first}") from None
-    return RawDelivery(_with_csv_lines(frame), encoding)
+    return RawDelivery(_with_csv_lines(frame, may_quote_newlines=b'"' in payload), encoding)
 
 
-def _with_csv_lines(frame: pl.DataFrame) -> pl.DataFrame:
-    """Number records as an editor would, counting newlines inside quoted fields."""
+def _with_csv_lines(frame: pl.DataFrame, *, may_quote_newlines: bool = True) -> pl.DataFrame:
+    """Number records as an editor would, counting newlines inside quoted fields (a file
+    without a quote character has none)."""
     if frame.width == 0:
         return frame.with_columns(pl.lit(None, pl.Int64).alias(LINE))
+    if not may_quote_newlines:
+        return frame.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias(LINE))
     embedded = pl.sum_horizontal(
         pl.col(c).str.count_matches("\n", literal=True).fill_null(0) for c in frame.columns
     )
@@ -105,7 +109,7 @@ def _read_parquet(data: bytes) -> RawDelivery:
         frame = pl.read_parquet(io.BytesIO(data))
     except (pl.exceptions.PolarsError, OSError) as error:
         raise DeliveryRefused("unparseable", f"not a readable Parquet file: {error}") from None
-    return RawDelivery(_as_text_with_rows(frame), "parquet")
+    return RawDelivery(_as_text_with_rows(frame, keep_types=True), "parquet")
 
 
 def _read_xlsx(data: bytes) -> RawDelivery:
@@ -116,12 +120,20 @@ def _read_xlsx(data: bytes) -> RawDelivery:
     return RawDelivery(_as_text_with_rows(frame), "xlsx")
 
 
-def _as_text_with_rows(frame: pl.DataFrame) -> pl.DataFrame:
-    """Typed columns (Parquet, Excel) become text; the record in row r is on line r + 1."""
+def _as_text_with_rows(frame: pl.DataFrame, *, keep_types: bool = False) -> pl.DataFrame:
+    """Columns become text; the record in row r is on line r + 1.
+
+    With ``keep_types`` (Parquet), dates and numbers keep their type: the row rules judge
+    a typed value directly, and a million dates need not be written out and parsed back.
+    """
+    def keeps(dtype: pl.DataType) -> bool:
+        return keep_types and (dtype.is_numeric() or dtype.is_temporal()) and dtype != pl.Time
+
     as_text = frame.with_columns(
-        pl.col(pl.Date).dt.strftime("%Y-%m-%d"),
-        pl.col(pl.Datetime).dt.strftime("%Y-%m-%d %H:%M:%S"),
-    ).with_columns(pl.all().cast(pl.String))
+        pl.col(name).dt.strftime("%Y-%m-%d" if dtype == pl.Date else "%Y-%m-%d %H:%M:%S")
+        if dtype.is_temporal() and dtype != pl.Time else pl.col(name).cast(pl.String)
+        for name, dtype in frame.schema.items() if not keeps(dtype) and dtype != pl.String
+    )
     return as_text.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + 2).alias(LINE))
 
 

@@ -22,10 +22,12 @@ from pipeline.config import Settings
 from pipeline.estimate import empty_estimates, estimate_srb
 from pipeline.gate import QualityGate, gate_deliveries
 from pipeline.loader import Loader, LoadReport, discover_deliveries
+from pipeline.monitored_series import monitored_series
 from pipeline.progress import Progress
 from pipeline.publish import publish, stage, stage_cusum
 from pipeline.rules import row_rules
 from pipeline.surveil_cusum import CusumOutputs, cusum_alerts, empty_cusum_outputs
+from pipeline.surveil_glr import GlrOutputs, empty_glr_outputs, glr_alerts
 from pipeline.transform import area_counts
 
 
@@ -42,6 +44,7 @@ class RunResult:
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     cusum: CusumOutputs | None = None  # the CUSUM stage's budget and charts (issue 4)
+    glr: GlrOutputs | None = None  # the GLR stage's charts, when configured
 
 
 def _replace_areas(con: duckdb.DuckDBPyConnection, tree: AreaTree) -> None:
@@ -87,29 +90,31 @@ def run_nightly(settings: Settings, con: duckdb.DuckDBPyConnection, *, now: dt.d
         gate_deliveries(report)
         gate.registry(con, asof, loader.loaded_ids)
         laps("gate")
-        estimates, candidates, unknown_sex, notes, cusum = _estimate_and_alert(con, tree, settings, asof, progress,
-                                                                               laps)
+        estimates, candidates, unknown_sex, notes, cusum, glr = _estimate_and_alert(con, tree, settings, asof,
+                                                                                    progress, laps)
         stage(con, estimates, candidates, run_id)
-        stage_cusum(con, cusum.paths, cusum.detectability)
+        stage_cusum(con, pl.concat([cusum.paths, glr.paths]), cusum.detectability)
         gate.outputs(con)
         publish(con)
         laps("publish")
     finally:
         gate.record(con, run_id, now, output_folder(settings, run_id), {"run": run_id, "as of": str(asof)})
     return RunResult(run_id, asof, report, estimates, is_demo_key, loader.now, laps.timings, unknown_sex,
-                     tuple(notes), tuple(o.one_line() for o in gate.warnings), cusum)
+                     tuple(notes), tuple(o.one_line() for o in gate.warnings), cusum, glr)
 
 
 def _estimate_and_alert(con: duckdb.DuckDBPyConnection, tree: AreaTree, settings: Settings, asof: dt.date,
                         progress: Progress, laps: _Laps
-                        ) -> tuple[pl.DataFrame, pl.DataFrame, int, list[str], CusumOutputs]:
+                        ) -> tuple[pl.DataFrame, pl.DataFrame, int, list[str], CusumOutputs, GlrOutputs]:
     """transform -> model -> alert on the births visible on the as-of date."""
     first, last, unknown_sex, with_policy = db.row(con, "staging/visible_range", asof=asof)
     if first is None:
-        return empty_estimates(), empty_cusum_outputs().candidates, 0, [], empty_cusum_outputs()
+        return (empty_estimates(), empty_cusum_outputs().candidates, 0, [], empty_cusum_outputs(),
+                empty_glr_outputs())
     surveillance = settings.surveillance
     strata = STRATA if with_policy else tuple(s for s in STRATA if s != STRATUM_PARITY_2_WITHIN_POLICY)
-    births = pl.from_arrow(db.relation(con, "staging/stg_births_visible", asof=asof).to_arrow_table())
+    births = pl.from_arrow(db.relation(con, "staging/stg_birth_cells", asof=asof,
+                                       period=surveillance.period).to_arrow_table())
     counts = area_counts(births.lazy(), tree.areas, tree.ancestors, period=surveillance.period,
                          window=surveillance.window, first=first, last=last, strata=strata)
     laps("transform")
@@ -118,13 +123,17 @@ def _estimate_and_alert(con: duckdb.DuckDBPyConnection, tree: AreaTree, settings
     laps("model")
     detectors = set(surveillance.detectors)
     candidates = level_alerts(estimates, surveillance) if "level" in detectors else empty_alerts()
-    cusum = empty_cusum_outputs()
-    if "cusum" in detectors:
+    cusum, glr = empty_cusum_outputs(), empty_glr_outputs()
+    series = monitored_series(counts, births, tree, surveillance) if detectors & {"cusum", "glr"} else None
+    if series is not None and "cusum" in detectors:
         with progress.task("CUSUM charts", total=None):
-            cusum = cusum_alerts(con, counts, births, tree, surveillance)
-    candidates = pl.concat([candidates, cusum.candidates], how="diagonal")
+            cusum = cusum_alerts(con, series, surveillance)
+    if series is not None and "glr" in detectors:
+        with progress.task("GLR charts", total=None):
+            glr = glr_alerts(con, series, surveillance)
+    candidates = pl.concat([candidates, cusum.candidates, glr.candidates], how="diagonal")
     laps("alert")
-    return estimates, candidates, unknown_sex or 0, list(smoothed.messages), cusum
+    return estimates, candidates, unknown_sex or 0, list(smoothed.messages), cusum, glr
 
 
 class _Laps:

@@ -77,6 +77,9 @@ def _cusum_budget(result: RunResult) -> str:
     for track in result.cusum.budget:
         lines.append(f"  {track.track:24} {track.series:4} series, +{track.shift_srb:g} SRB shift, "
                      f"budget {track.budget_per_year:g}/year, expected {track.expected_per_year:.1f}/year")
+    if result.glr is not None and result.glr.paths.height:
+        lines.append(f"  GLR (second detector): the same budgets; thresholds simulated this run at "
+                     f"{result.glr.keys_calibrated} nodes (cached)")
     return "\n".join(lines)
 
 

@@ -34,22 +34,19 @@ def parity_stratum() -> pl.Expr:
     )
 
 
-def leaf_counts(births: pl.LazyFrame, period: str) -> pl.LazyFrame:
-    """Boys and girls per leaf area x stratum x period_start (only cells with births)."""
-    by_cell = (
-        births.with_columns(
-            period_start=pl.col("birth_date").dt.truncate(PERIOD_EVERY[period]),
-            stratum=parity_stratum(),
-        )
-        .group_by("area_code", "period_start", "stratum", "is_within_policy")
-        .agg(boys=pl.col("is_boy").sum(), girls=(~pl.col("is_boy")).sum())
-    )
+def leaf_counts(cells: pl.LazyFrame) -> pl.LazyFrame:
+    """Boys and girls per leaf area x stratum x period_start (only cells with births).
+
+    ``cells`` holds boys and girls per leaf area x period_start x birth order (1, 2, 3 for
+    third or later) x is_within_policy (sql/staging/stg_birth_cells.sql).
+    """
+    by_cell = cells.with_columns(stratum=parity_stratum())
     keys = ["area_code", "period_start", "stratum"]
     parity = by_cell.group_by(keys).agg(pl.col("boys", "girls").sum())
     everyone = parity.group_by("area_code", "period_start").agg(pl.col("boys", "girls").sum()).with_columns(
         stratum=pl.lit(STRATUM_ALL))
     within = by_cell.filter(
-        (pl.col("stratum") == STRATUM_PARITY_2) & pl.col("is_within_policy").fill_null(False)
+        (pl.col("stratum") == STRATUM_PARITY_2) & pl.col("is_within_policy")
     ).group_by("area_code", "period_start").agg(pl.col("boys", "girls").sum()).with_columns(
         stratum=pl.lit(STRATUM_PARITY_2_WITHIN_POLICY))
     columns = ["area_code", "period_start", "stratum", "boys", "girls"]
@@ -64,7 +61,7 @@ def period_starts(first: dt.date, last: dt.date, period: str) -> pl.Series:
 
 
 def area_counts(
-    births: pl.LazyFrame,
+    cells: pl.LazyFrame,
     areas: pl.DataFrame,
     ancestors: pl.DataFrame,
     *,
@@ -80,7 +77,7 @@ def area_counts(
     girls_period, window_start, boys, girls, births (window sums).
     """
     rolled = (
-        leaf_counts(births, period)
+        leaf_counts(cells)
         .join(ancestors.lazy().select("area_code", "ancestor_code"), on="area_code")
         .group_by("ancestor_code", "stratum", "period_start")
         .agg(boys_period=pl.col("boys").sum(), girls_period=pl.col("girls").sum())

@@ -23,7 +23,7 @@ create table if not exists loads (
 
 -- Every loaded row of every current delivery; births picks the latest per record.
 create table if not exists birth_records (
-    record_hash      varchar not null,   -- HMAC-SHA256 of record_id, hex; never the id
+    record_hash      uhugeint not null,  -- first 128 bits of HMAC-SHA256(record_id); never the id
     birth_date       date not null,
     sex              varchar not null,   -- M | F | U
     birth_order      integer not null,
@@ -38,8 +38,19 @@ create table if not exists birth_records (
     source_line      bigint not null
 );
 
-create table if not exists births as
-select * from birth_records limit 0;
+-- Rows of birth_records replaced by a later version of the same record (a correction
+-- in a later file). Small: corrections only.
+create table if not exists superseded_records (
+    delivery_id  integer not null,
+    source_line  bigint not null
+);
+
+-- The current version of every record: the rows no later delivery replaced. A view,
+-- so ten million records are written once (birth_records), not twice.
+create or replace view births as
+select birth_records.*
+from birth_records
+anti join superseded_records using (delivery_id, source_line);
 
 create table if not exists quarantine (
     delivery_id  integer not null,
@@ -48,13 +59,17 @@ create table if not exists quarantine (
     rule         varchar not null,
     column_name  varchar,
     value        varchar,                -- the offending value; identifiers are never kept
-    record_hash  varchar                 -- keyed hash of the record_id, to match a later correction
+    record_hash  uhugeint                -- keyed hash of the record_id, to match a later correction
 );
 
--- One row: is births behind birth_records? A delivery that defers its apply to a full
--- rebuild sets the flag in its own transaction; the rebuild clears it in the same
--- transaction as it replaces births, so a crash between the two is repaired next run.
+-- One row: is superseded_records behind birth_records? A delivery that defers its apply
+-- to a full rebuild (transforms/births_current) sets the flag in its own transaction; the
+-- rebuild clears it in its own, so a crash between the two is repaired next run.
 create table if not exists registry_state (
     births_stale boolean not null
 );
 insert into registry_state select false where not exists (select 1 from registry_state);
+
+-- The record key as stored: the two 64-bit halves the loader computes (Arrow has no
+-- 128-bit integer) joined into one UHUGEINT.
+create or replace macro record_key(hi, lo) as (hi::uhugeint << 64) | lo::uhugeint;

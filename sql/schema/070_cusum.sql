@@ -6,11 +6,11 @@
 alter table alerts add column if not exists baseline_note varchar;      -- why the baseline is weak, if it is
 alter table alerts add column if not exists last_alarm_period date;     -- latest alarm merged into the episode
 
--- One row per monitored area x stratum x period: the chart the reports draw.
+-- One row per monitored area x stratum x method x period: the charts the reports draw.
 create table if not exists cusum_paths (
     area_code       varchar not null,
     stratum         varchar not null,
-    method          varchar not null,     -- cusum
+    method          varchar not null,     -- cusum, or glr (the second detector, when configured)
     period_start    date not null,
     births          bigint not null,      -- boys + girls in the period
     boys            bigint not null,
@@ -34,8 +34,9 @@ create table if not exists detectability (
     arl0_periods       double not null    -- in-control average run length the budget gives
 );
 
--- Cache of Brook-Evans thresholds by rounded key (models.cusum_calibration.calibration_key):
--- kept across runs, so a warm run calibrates nothing.
+-- Cache of Brook-Evans thresholds at the nodes of the calibration grid (births a period,
+-- p0 and odds ratio of the node's SRB, ARL0 to 3 digits; models.threshold_grid): kept across
+-- runs, so a warm run calibrates nothing.
 create table if not exists cusum_calibration (
     births_key      double not null,
     share_key       double not null,
@@ -56,4 +57,18 @@ create table if not exists cusum_detectability_cache (
     threshold_key   double not null,
     min_detectable_srb double not null,   -- 'infinity' when undetectable
     primary key (births_key, share_key, odds_ratio_key, threshold_key)
+);
+
+-- Cache of GLR thresholds by simulation (pipeline/surveil_glr.py): per grid node of births
+-- a period, in-control share of boys, window and ARL0; kept across runs.
+create table if not exists glr_calibration (
+    births_key      double not null,
+    share_key       double not null,
+    window_key      integer not null,
+    arl0_key        double not null,
+    threshold       double not null,      -- h, LLR units
+    rel_se          double not null,      -- relative standard error of the ARL0 at h
+    runs            integer not null,     -- simulated in-control series ...
+    periods         integer not null,     -- ... of this many periods each
+    primary key (births_key, share_key, window_key, arl0_key)
 );

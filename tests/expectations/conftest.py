@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 import duckdb
-import pandas as pd
+import polars as pl
 import pytest
 from dq_fixtures import build_registry
 
@@ -40,11 +40,13 @@ def registry(gx_context) -> duckdb.DuckDBPyConnection:
 
 
 @pytest.fixture(scope="session")
-def good_batch(registry_template: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Delivery 2 as the loader hands it over (DuckDB's own pandas dtypes)."""
-    return registry_template.execute(
-        "select * from births where delivery_id = 2 order by source_line, area_code"
-    ).df()
+def good_batch(registry_template: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Delivery 2 as a Polars frame, typed as the loader hands it over (record_hash String,
+    dates Date, counts Int32). Polars frames are immutable: tests derive new ones."""
+    return registry_template.sql(
+        "select * exclude (delivery_id) from births where delivery_id = 2 "
+        "order by source_line, area_code"
+    ).pl()
 
 
 @pytest.fixture(scope="session")

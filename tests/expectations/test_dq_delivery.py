@@ -1,74 +1,69 @@
 """Delivery suite: one crafted bad batch per critical expectation, a good batch, a warning.
 
-Every batch starts from delivery 2 of the synthetic registry (conftest.py) as DuckDB hands
-it to pandas, and changes only what the case needs.
+Every batch starts from delivery 2 of the synthetic registry (conftest.py) as a Polars frame
+typed like the loader's clean batch, and changes only what the case needs.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
 
-import pandas as pd
+import polars as pl
 import pytest
 from dq_fixtures import ASOF
 
 from expectations import CATALOGUE, blocking, check_delivery, gate_error_line
 
-Mutation = Callable[[pd.DataFrame], pd.DataFrame]
+Mutation = Callable[[pl.DataFrame], pl.DataFrame]
 
 
-def _set(column: str, value: object, dtype: str | None = None) -> Mutation:
-    """Set row 0 of ``column`` to ``value`` (after an optional cast)."""
+def _set(column: str, value: object) -> Mutation:
+    """Set row 0 of ``column`` to ``value`` (the column takes the common supertype)."""
 
-    def mutate(frame: pd.DataFrame) -> pd.DataFrame:
-        if dtype is not None:
-            frame[column] = frame[column].astype(dtype)
-        frame.loc[0, column] = value
-        return frame
+    def mutate(frame: pl.DataFrame) -> pl.DataFrame:
+        is_first = pl.int_range(pl.len()) == 0
+        return frame.with_columns(pl.when(is_first).then(pl.lit(value)).otherwise(pl.col(column)).alias(column))
 
     return mutate
 
 
-def _replace(column: str, make: Callable[[pd.Series], object]) -> Mutation:
-    def mutate(frame: pd.DataFrame) -> pd.DataFrame:
-        frame[column] = make(frame[column])
-        return frame
-
-    return mutate
+def _replace(column: str, make: Callable[[pl.Expr], pl.Expr]) -> Mutation:
+    return lambda frame: frame.with_columns(make(pl.col(column)).alias(column))
 
 
 def _drop(column: str) -> Mutation:
-    return lambda frame: frame.drop(columns=[column])
+    return lambda frame: frame.drop(column)
 
 
-def _duplicate_hash(frame: pd.DataFrame) -> pd.DataFrame:
-    frame.loc[1, "record_hash"] = frame.loc[0, "record_hash"]
-    return frame
+def _duplicate_hash(frame: pl.DataFrame) -> pl.DataFrame:
+    first = frame["record_hash"][0]
+    return frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 1).then(pl.lit(first)).otherwise(pl.col("record_hash"))
+        .alias("record_hash")
+    )
 
 
-def _unknown_sex(frame: pd.DataFrame) -> pd.DataFrame:
-    frame.loc[frame.index[: len(frame) // 20], "sex"] = "U"  # 5 % > 1 %
-    return frame
+def _unknown_sex(frame: pl.DataFrame) -> pl.DataFrame:
+    is_early = pl.int_range(pl.len()) < frame.height // 20  # 5 % > 1 %
+    return frame.with_columns(pl.when(is_early).then(pl.lit("U")).otherwise(pl.col("sex")).alias("sex"))
 
 
-AFTER_ASOF = pd.Timestamp(ASOF + dt.timedelta(days=1))
+AFTER_ASOF = ASOF + dt.timedelta(days=1)
 
 BAD_BATCHES: dict[str, Mutation] = {
     "delivery.columns_present": _drop("birth_order"),
-    "delivery.record_hash_is_text": _replace("record_hash", lambda s: range(len(s))),
-    "delivery.birth_date_is_date": _replace("birth_date", lambda s: s.dt.strftime("%d.%m.%Y")),
-    "delivery.sex_is_text": _replace("sex", lambda s: (s == "M").astype(int) + 1),
-    "delivery.birth_order_is_integer": _replace("birth_order", lambda s: s + 0.5),
-    "delivery.area_code_is_text": _replace("area_code", lambda s: s.astype("int64")),
-    "delivery.registered_date_is_date": _replace(
-        "registered_date", lambda s: s.dt.strftime("%Y%m%d")
-    ),
-    "delivery.plurality_is_integer": _replace("plurality", lambda s: s.astype(str)),
-    "delivery.mother_age_is_number": _replace("mother_age", lambda s: s.astype(str)),
+    "delivery.record_hash_is_text": _replace("record_hash", lambda c: pl.int_range(pl.len())),
+    "delivery.birth_date_is_date": _replace("birth_date", lambda c: c.dt.strftime("%d.%m.%Y")),
+    "delivery.sex_is_text": _replace("sex", lambda c: (c == "M").cast(pl.Int64) + 1),
+    "delivery.birth_order_is_integer": _replace("birth_order", lambda c: c + 0.5),
+    "delivery.area_code_is_text": _replace("area_code", lambda c: c.cast(pl.Int64)),
+    "delivery.registered_date_is_date": _replace("registered_date", lambda c: c.dt.strftime("%Y%m%d")),
+    "delivery.plurality_is_integer": _replace("plurality", lambda c: c.cast(pl.String)),
+    "delivery.mother_age_is_number": _replace("mother_age", lambda c: c.cast(pl.String)),
     "delivery.record_hash_not_null": _set("record_hash", None),
-    "delivery.birth_date_not_null": _set("birth_date", pd.NaT),
+    "delivery.birth_date_not_null": _set("birth_date", None),
     "delivery.sex_not_null": _set("sex", None),
-    "delivery.birth_order_not_null": _set("birth_order", pd.NA, dtype="Int32"),
+    "delivery.birth_order_not_null": _set("birth_order", None),
     "delivery.area_code_not_null": _set("area_code", None),
     "delivery.sex_in_codes": _set("sex", "X"),
     "delivery.residence_status_in_set": _set("residence_status", "migrant"),
@@ -84,12 +79,12 @@ BAD_BATCHES: dict[str, Mutation] = {
 }
 
 
-def _check(batch: pd.DataFrame, known: set[str], quarantined: int = 0):
+def _check(batch: pl.DataFrame, known: set[str], quarantined: int = 0):
     return check_delivery(
         batch,
         known_area_codes=known,
         asof=ASOF,
-        rows_read=len(batch) + quarantined,
+        rows_read=batch.height + quarantined,
         rows_quarantined=quarantined,
     )
 
@@ -112,7 +107,7 @@ def test_good_batch_passes_everything(good_batch, known_area_codes):
 
 @pytest.mark.parametrize("name", sorted(BAD_BATCHES))
 def test_bad_batch_fails_its_expectation(name, good_batch, known_area_codes):
-    batch = BAD_BATCHES[name](good_batch.copy())
+    batch = BAD_BATCHES[name](good_batch)
     outcomes = _check(batch, known_area_codes)
     failed = {o.expectation: o for o in blocking(outcomes)}
     assert name in failed, [o.one_line() for o in outcomes if not o.success]
@@ -121,17 +116,16 @@ def test_bad_batch_fails_its_expectation(name, good_batch, known_area_codes):
 
 
 def test_quarantine_share_over_two_percent_fails(good_batch, known_area_codes):
-    quarantined = len(good_batch) // 10
+    quarantined = good_batch.height // 10
     outcomes = _check(good_batch, known_area_codes, quarantined=quarantined)
     assert [o.expectation for o in blocking(outcomes)] == ["delivery.quarantine_share"]
     outcome = outcomes[-1]
-    assert outcome.observed_value == pytest.approx(quarantined / (len(good_batch) + quarantined))
+    assert outcome.observed_value == pytest.approx(quarantined / (good_batch.height + quarantined))
     assert "delivery.quarantine_share" in gate_error_line(outcomes)
 
 
 def test_registration_before_birth_only_warns(good_batch, known_area_codes):
-    batch = good_batch.copy()
-    batch.loc[0, "registered_date"] = batch.loc[0, "birth_date"] - pd.Timedelta(days=1)
+    batch = _set("registered_date", good_batch["birth_date"][0] - dt.timedelta(days=1))(good_batch)
     outcomes = _check(batch, known_area_codes)
     failed = [o for o in outcomes if not o.success]
     assert [(o.expectation, o.severity) for o in failed] == [
@@ -141,17 +135,18 @@ def test_registration_before_birth_only_warns(good_batch, known_area_codes):
 
 
 def test_duplicate_hash_shows_no_identifier(good_batch, known_area_codes):
-    batch = _duplicate_hash(good_batch.copy())
+    batch = _duplicate_hash(good_batch)
     outcome = next(
         o for o in _check(batch, known_area_codes) if o.expectation == "delivery.record_hash_unique"
     )
     assert not outcome.success
     assert outcome.sample == ()
-    assert batch.loc[0, "record_hash"] not in outcome.observed
+    assert outcome.observed_value == 1
+    assert batch["record_hash"][0] not in outcome.observed
 
 
 def test_offending_values_are_sampled_with_suppressed_counts(good_batch, known_area_codes):
-    batch = _set("mother_age", 75)(good_batch.copy())
+    batch = _set("mother_age", 75)(good_batch)
     outcome = next(
         o for o in _check(batch, known_area_codes) if o.expectation == "delivery.mother_age_in_range"
     )
@@ -159,13 +154,21 @@ def test_offending_values_are_sampled_with_suppressed_counts(good_batch, known_a
     assert outcome.observed.startswith("<5 of ")
 
 
-def test_arrow_and_polars_dtypes_pass(registry_template, known_area_codes):
-    """The same rows through Polars (nullable ints as float64, Arrow-backed variant) pass."""
-    relation = registry_template.sql("select * from births where delivery_id = 2")
-    for batch in (
-        relation.pl().to_pandas(),
-        relation.pl().to_pandas(use_pyarrow_extension_array=True),
-        relation.to_arrow_table().to_pandas(),
-    ):
+def test_duckdb_arrow_and_loader_key_layouts_pass(registry_template, known_area_codes):
+    """The same rows through DuckDB's Polars and Arrow exports, and with the record key as
+    the loader's two UInt64 halves of the hash (record_hash_hi, record_hash_lo), pass."""
+    relation = registry_template.sql("select * exclude (delivery_id) from births where delivery_id = 2")
+    halves = relation.pl().with_columns(
+        pl.col("record_hash").str.slice(start, 16).str.to_integer(base=16, dtype=pl.UInt64).alias(name)
+        for start, name in ((0, "record_hash_hi"), (16, "record_hash_lo"))
+    ).drop("record_hash")
+    for batch in (relation.pl(), pl.from_arrow(relation.to_arrow_table()), halves):
         outcomes = _check(batch, known_area_codes)
         assert [o.one_line() for o in outcomes if not o.success] == []
+
+
+def test_wrong_key_layout_fails_the_key_type(good_batch, known_area_codes):
+    batch = good_batch.with_columns(record_hash_hi=pl.lit(1, dtype=pl.UInt64)).drop("record_hash")
+    failed = {o.expectation: o for o in blocking(_check(batch, known_area_codes))}
+    assert set(failed) == {"delivery.record_hash_is_text", "delivery.record_hash_unique"}
+    assert failed["delivery.record_hash_is_text"].observed == "type record_hash_hi: UInt64"

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from dq_fixtures import ASOF
-from test_dq_delivery import _duplicate_hash
+from test_dq_delivery import _duplicate_hash, _set
 
 from expectations import check_delivery, check_registry, registry_metrics, render_dq_report
 from expectations.runner import gx_handle, preload_gx
@@ -15,11 +15,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_report_names_failure_and_holds_no_identifier(good_batch, known_area_codes, registry):
-    batch = _duplicate_hash(good_batch.copy())
-    batch.loc[2, "mother_age"] = 75
+    batch = _set("mother_age", 75)(_duplicate_hash(good_batch))
     outcomes = check_delivery(
         batch, known_area_codes=known_area_codes, asof=ASOF,
-        rows_read=len(batch), rows_quarantined=0,
+        rows_read=batch.height, rows_quarantined=0,
     )
     outcomes += check_registry(registry_metrics(registry, asof=ASOF, delivery_ids=[2]))
     html = render_dq_report(outcomes, {"run": "test", "asof": ASOF.isoformat()})
@@ -45,7 +44,7 @@ def test_context_is_ephemeral_quiet_and_writes_nothing(gx_context, good_batch,
     assert handle.context.progress_bars["globally"] is False
     check_delivery(
         good_batch, known_area_codes=known_area_codes, asof=ASOF,
-        rows_read=len(good_batch), rows_quarantined=0,
+        rows_read=good_batch.height, rows_quarantined=0,
     )
     captured = capfd.readouterr()
     assert "Calculating Metrics" not in captured.err + captured.out

@@ -14,6 +14,7 @@ from models.cusum_calibration import (
     run_length,
     split_false_alarm_budget,
 )
+from models.srb import share_from_srb
 
 P0 = 1.05 / 2.05
 ODDS = 1.15 / 1.05
@@ -150,3 +151,17 @@ def test_baseline_shrinks_to_parent_and_flags_reference():
     assert child.is_short_history[:, :4].all() and not child.is_short_history[:, 4:].any()
     with pytest.raises(ValueError, match="parent_index"):
         prospective_baseline(np.zeros((2, 3)), np.zeros((2, 3)), parent=parent)
+
+
+def test_a_root_without_reference_weight_is_its_own_history():
+    # reference_prior_births = 0: p0 is the pooled history exactly, the reference only where
+    # there is none; the default gives the reference prior_births pseudo-births
+    boys, births = np.array([[0, 650, 0, 600]]), np.array([[0, 1000, 0, 1000]])
+    own = prospective_baseline(boys, births, window_periods=3, guard_periods=0, reference_prior_births=0.0)
+    np.testing.assert_allclose(own.share, [[share_from_srb(106.0), share_from_srb(106.0), 0.65, 0.65]])
+    assert own.is_reference.tolist() == [[True, True, False, False]]
+    np.testing.assert_allclose(own.own_weight, [[0.0, 0.0, 1.0, 1.0]])
+    shrunk = prospective_baseline(boys, births, window_periods=3, guard_periods=0)
+    np.testing.assert_allclose(shrunk.share[0, 2], (650 + 1000 * share_from_srb(106.0)) / 2000)
+    with pytest.raises(ValueError, match="reference_prior_births"):
+        prospective_baseline(boys, births, reference_prior_births=-1.0)

@@ -6,7 +6,7 @@ import pytest
 
 from models.cusum_calibration import run_length
 from models.detectability import detectable_srb
-from models.glr import binomial_glr, glr_threshold
+from models.glr import binomial_glr, glr_run_maxima, glr_threshold
 from models.srb import share_from_srb
 
 
@@ -55,6 +55,26 @@ def test_glr_threshold_gives_its_arl_in_simulation():
     alarms = binomial_glr(rng.binomial(births, 0.515), births, 0.515, h, window_periods=10).alarm.sum()
     empirical = births.size / alarms
     assert abs(empirical / 100.0 - 1) < 4 * (rel_se + 1 / np.sqrt(alarms))
+
+
+def test_simulated_run_maxima_are_the_charts_own():
+    # the simulation's table look-ups compute exactly binomial_glr's statistic: same draws
+    # (Poisson births, then binomial boys, from one seeded generator), no alarm (h huge)
+    maxima = glr_run_maxima(3.0, 0.52, window_periods=13, n_runs=70, n_periods=150, seed=21)
+    rng = np.random.default_rng(21)
+    births = rng.poisson(3.0, size=(70, 150))
+    boys = rng.binomial(births, 0.52)
+    chart = binomial_glr(boys, births, 0.52, 1e9, window_periods=13)
+    np.testing.assert_allclose(maxima, chart.statistic.max(axis=1), rtol=1e-12, atol=1e-12)
+
+
+def test_one_simulation_serves_every_arl0():
+    arl0 = np.array([150.0, 400.0])
+    h, rel_se = glr_threshold(8.0, 0.515, arl0, window_periods=8, n_runs=300, n_periods=300, seed=5)
+    for k, target in enumerate(arl0):
+        assert (h[k], rel_se[k]) == glr_threshold(8.0, 0.515, float(target), window_periods=8, n_runs=300,
+                                                  n_periods=300, seed=5)
+    assert h[0] < h[1]
 
 
 def test_glr_bad_input():

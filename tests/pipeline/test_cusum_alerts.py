@@ -7,7 +7,11 @@ the charts are tuned to +40 SRB points: at 8 births a week a +10 chart drifts do
 in control that an excursion begun by chance months earlier carries on into the shift, and
 Page's onset estimate with it. Births are registered on the day they happen, so an
 ``--asof`` run on a Sunday sees whole weeks and the records a full run saw up to then.
-Baselines are shortened (window 26, guard 26 weeks) to keep the registry small.
+Baselines are shortened (window 26, guard 26 weeks) to keep the registry small, and so is the
+warm-up (the charts start once the city's baseline holds 8 weeks and 100 births: week 34). A
+city of 24 births a week per stratum cannot know its own SRB to better than +/-10 points in
+that time (its first 20 weeks of first births came out at SRB 86-93 by chance), so the city's
+baseline leans on the reference SRB with as many pseudo-births as the areas' prior.
 """
 from __future__ import annotations
 
@@ -30,7 +34,8 @@ def config(weeks: int, extra: str = "", prior_births: int = 200) -> str:
     return (f"\n[run]\nasof = {asof.isoformat()}\n\n[surveillance]\nbaseline_window_periods = 26\n"
             f"baseline_guard_periods = 26\nbaseline_prior_births = {prior_births}\nfalse_alarms_per_year = 2\n"
             f"false_alarms_per_year_parity_2_within_policy = 1\ncusum_shift_srb = 40\n"
-            f"cusum_shift_srb_parity_2_within_policy = 40\n{extra}")
+            f"cusum_shift_srb_parity_2_within_policy = 40\ncusum_warmup_periods = 8\ncusum_warmup_births = 100\n"
+            f"baseline_reference_prior_births = {prior_births}\n{extra}")
 
 
 def births(prefix: str, area: str, week: int, boys: int, girls: int, birth_order: int) -> list[str]:
@@ -144,18 +149,92 @@ def test_asof_reproduces_the_alerts_a_full_run_detected_by_then(registry, survei
     from tests.conftest import Registry
 
     lines = shifted_town(70)
-    registry.write_config(config(70))
+    both = 'detectors = ["cusum", "level", "glr"]\nglr_window_periods = 13\n'  # the GLR too
+    registry.write_config(config(70, both))
     registry.deliver("a.csv", lines)
     assert surveil("run", "--config", registry.config).exit_code == 0
     asof = START + dt.timedelta(weeks=56) - dt.timedelta(days=1)  # a Sunday: whole weeks
     replay = Registry(tmp_path / "replay")
-    replay.write_config(config(70))
+    replay.write_config(config(70, both))
     replay.deliver("a.csv", lines)
     assert surveil("run", "--config", replay.config, "--asof", asof.isoformat()).exit_code == 0
     columns = "alert_id, area_code, stratum, method, detected_period, onset_period"
     full = registry.query(f"select {columns} from alerts where detected_period <= $d order by all", {"d": asof})
-    assert any(row[3] == "cusum" for row in full)
+    assert {"cusum", "glr"} <= {row[3] for row in full}
     assert replay.query(f"select {columns} from alerts order by all") == full
+
+
+def high_from_the_start(weeks: int = 60, late_week: int = 35) -> list[str]:
+    """Second births at SRB 130 from the first week on in every village (13 boys : 10 girls a
+    week each; first births 4 : 4), as parity strata are in Chinese registries: high, but no
+    rise. Town T3 (V5, V6) has no second births until ``late_week``, then 6 : 2 (SRB 300)."""
+    lines = []
+    for week in range(weeks):
+        for area in ("V1", "V2", "V3", "V4", "V5", "V6"):
+            lines += births("H", area, week, 4, 4, 1)
+            if area in ("V5", "V6"):
+                if week >= late_week:
+                    lines += births("H", area, week, 6, 2, 2)
+                continue
+            lines += births("H", area, week, 13, 10, 2)
+    return lines
+
+
+def warmup_config(extra: str = "") -> str:
+    """Default-like baselines (the city its own history), shortened; charts tuned to +20 with a
+    budget of 0.5 false alerts a year, so chance alarms in 40 charted weeks stay unlikely."""
+    asof = START + dt.timedelta(weeks=60) - dt.timedelta(days=1)
+    return (f"\n[run]\nasof = {asof.isoformat()}\n\n[surveillance]\nbaseline_window_periods = 26\n"
+            "baseline_guard_periods = 13\nfalse_alarms_per_year = 0.5\n"
+            "false_alarms_per_year_parity_2_within_policy = 0.5\ncusum_shift_srb = 20\n"
+            f"cusum_shift_srb_parity_2_within_policy = 20\n{extra}")
+
+
+def test_warm_up_no_alarm_on_a_stratum_high_from_the_start_and_borrowed_baselines(registry, surveil):
+    # the city's second births: 92 a week, so its baseline holds 1,000 births after 11 weeks
+    # behind the 13-week guard band: the charts start in week 24
+    registry.write_config(warmup_config("cusum_warmup_periods = 8\ncusum_warmup_births = 1000\n"))
+    registry.deliver("a.csv", high_from_the_start())
+    assert surveil("run", "--config", registry.config).exit_code == 0
+    start = START + dt.timedelta(weeks=24)
+    first_evidence = registry.query("select min(period_start) from cusum_paths where stratum = 'parity_2' "
+                                    "and statistic > 0")[0][0]
+    assert start <= first_evidence < start + dt.timedelta(weeks=4)
+    # SRB 130 from the start is no rise: no alert where the second births stayed as they were
+    # (T3's late births do lift the city's and D2's)
+    assert cusum_alerts(registry, "area_code in ('D1', 'T1', 'T2') and stratum like 'parity_2%'") == []
+    # T3 had no second births of its own before week 35: judged against its ancestors' (D2 had
+    # none either: the city's), and the alert says so
+    late = registry.query("select onset_period, baseline_note from alerts where method = 'cusum' "
+                          "and area_code = 'T3' and stratum = 'parity_2'")
+    assert len(late) == 1
+    onset, note = late[0]
+    assert abs((onset - (START + dt.timedelta(weeks=35))).days) <= 14
+    assert note == "no own history: baseline borrowed from the parent area"
+
+
+def test_without_warm_up_the_reference_raises_the_early_noise(registry, surveil):
+    # the behaviour the warm-up replaces: every chart judged from week 0, against a city
+    # baseline leaning on the reference SRB 106 (1,000 pseudo-births) while it knows little
+    registry.write_config(warmup_config("cusum_warmup_periods = 0\ncusum_warmup_births = 0\n"
+                                        "baseline_reference_prior_births = 1000\n"))
+    registry.deliver("a.csv", high_from_the_start())
+    assert surveil("run", "--config", registry.config).exit_code == 0
+    early = cusum_alerts(registry, "area_code in ('D1', 'T1', 'T2') and stratum like 'parity_2%'")
+    assert early and all(row[4] < START + dt.timedelta(weeks=24) for row in early)
+
+
+def test_regression_a_city_of_one_boy_does_not_stop_the_run(registry, surveil):
+    # bug: with the city judged against its own history, a first week of one birth (a boy)
+    # made its baseline share 1 and the chart's odds ratio NaN, before any chart could start
+    lines = births("B", "V1", 0, 1, 0, 1) + [line for week in range(1, 12) for line in births("B", "V2", week, 3, 3, 1)]
+    registry.write_config(f"\n[run]\nasof = {(START + dt.timedelta(weeks=12, days=-1)).isoformat()}\n"
+                          "\n[surveillance]\nbaseline_window_periods = 4\nbaseline_guard_periods = 0\n"
+                          "cusum_warmup_periods = 1\ncusum_warmup_births = 0\n")
+    registry.deliver("a.csv", lines)
+    result = surveil("run", "--config", registry.config)
+    assert result.exit_code == 0, result.stdout
+    assert registry.query("select min(srb_expected) > 0 and max(srb_expected) < 1000 from cusum_paths") == [(True,)]
 
 
 @pytest.mark.parametrize(("setting", "message"), [
@@ -164,6 +243,8 @@ def test_asof_reproduces_the_alerts_a_full_run_detected_by_then(registry, survei
     ("reference_srb = 0", "[surveillance.reference_srb]"),
     ('detectors = ["cusum", "psychic"]', "[surveillance.detectors"),
     ("false_alarms_per_year = 100000", "ARL0 <= 1"),
+    ("cusum_warmup_births = -1", "[surveillance.cusum_warmup_births]"),
+    ("glr_window_periods = 0", "[surveillance.glr_window_periods]"),
 ])
 def test_bad_cusum_settings_exit_2_with_one_line(registry, surveil, setting, message):
     registry.write_config(f"\n[surveillance]\n{setting}\n")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
+
 from tests.conftest import good_records, record
 
 OUTPUT_TABLES = ("srb_estimates", "alerts")
@@ -101,6 +103,50 @@ def test_dq_results_hold_one_row_per_expectation_and_no_identifier(registry, sur
     assert surveil("run", "--config", registry.config).exit_code == 0
     suites = dict(registry.query("select suite, count(*) from dq_results group by suite"))
     assert set(suites) == {"delivery", "registry", "outputs"}
-    hashes = {h for (h,) in registry.query("select record_hash from births")}
+    hashes = {form for (h,) in registry.query("select record_hash from births") for form in (str(h), f"{h:032x}")}
     text = " ".join(str(v) for row in registry.query("select * from dq_results") for v in row)
     assert "SECRET-7" not in text and not any(h in text for h in hashes)
+
+
+def test_one_gate_run_refuses_only_the_bad_file_of_a_chunk(registry, surveil):
+    """Two new files gated together: the suite's one GX run names the bad file, which alone
+    is refused; the good one loads, and each file keeps its own dq_results rows."""
+    _first_good_run(registry, surveil)
+    registry.deliver("births_2024-04.csv", good_records(100, "N"))
+    bad = registry.deliver("births_2024-05.csv", [*good_records(95, "P"),
+                                                  *(record(f"U{i}", sex="U") for i in range(5))])
+    result = surveil("run", "--config", registry.config)
+    assert result.exit_code == 3, result.output
+    assert str(bad) in result.stderr and "delivery.sex_unknown_share" in result.stderr
+    assert registry.query("select file_name, status, rule from loads where file_name <> 'births_2024-03.csv' "
+                          "order by file_name") == [("births_2024-04.csv", "loaded", None),
+                                                    ("births_2024-05.csv", "refused", "delivery.sex_unknown_share")]
+    assert registry.query("select delivery, success from dq_results where expectation = 'delivery.sex_unknown_share' "
+                          "and delivery is not null order by delivery") == [("births_2024-04.csv", True),
+                                                                            ("births_2024-05.csv", False)]
+
+
+def test_a_chunk_the_suite_cannot_trace_is_judged_file_by_file(tmp_path):
+    """Files whose birth_date types differ cannot be range-checked together (GX raises on
+    the mixed column): each file is then checked alone, and only the bad one refused."""
+    from pipeline.gate import QualityGate
+    from pipeline.loader import PendingDelivery, _JudgedDelivery
+
+    clean = pl.DataFrame({
+        "record_hash_hi": pl.Series(range(40), dtype=pl.UInt64),
+        "record_hash_lo": pl.Series(range(40), dtype=pl.UInt64),
+        "birth_date": [dt.date(2024, 3, 1 + i % 20) for i in range(40)],
+        "sex": ["M", "F"] * 20,
+        "birth_order": pl.Series([1, 2] * 20, dtype=pl.Int32),
+        "area_code": ["V1"] * 40,
+    })
+    frames = {"a.csv": clean, "b.csv": clean.with_columns(pl.col("birth_date").dt.strftime("%d.%m.%Y")),
+              "c.csv": clean}
+    pending = [PendingDelivery(tmp_path / name, 1, "-", _JudgedDelivery(frame, frame.head(0), frame.height, [],
+                                                                          "utf-8"))
+               for name, frame in frames.items()]
+    gate = QualityGate(["V1"], dt.date(2024, 4, 1))
+    refusals = gate.deliveries(pending)
+    assert list(refusals) == [tmp_path / "b.csv"]
+    assert refusals[tmp_path / "b.csv"][0] == "delivery.birth_date_is_date"
+    assert {delivery for o, delivery in gate.outcomes if not o.success} == {"b.csv"}
