@@ -27,10 +27,9 @@ def risk_class() -> pl.Expr:
 
 
 def class_counts(
-    births: pl.LazyFrame,
+    cells: pl.LazyFrame,
     ancestors: pl.DataFrame,
     *,
-    period: str,
     area_codes: list[str],
     period_starts: pl.Series,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -38,10 +37,9 @@ def class_counts(
 
     Parameters
     ----------
-    births : the visible birth cells (sql/staging/stg_birth_cells.sql): boys and girls per
+    cells : the visible birth cells (sql/staging/stg_birth_cells.sql): boys and girls per
         leaf area x period_start x birth order (1, 2, 3+) x is_within_policy.
     ancestors : the area closure (area_code, ancestor_code).
-    period : week | month | quarter | year (the cells are already by period).
     area_codes : the areas wanted, in output order (any level).
     period_starts : every period_start wanted, ascending (the transform's grid).
 
@@ -52,7 +50,7 @@ def class_counts(
     area_index = pl.DataFrame({"area_code": area_codes, "area_row": np.arange(len(area_codes))})
     period_index = pl.DataFrame({"period_start": period_starts, "period_col": np.arange(len(period_starts))})
     rolled = (
-        births.with_columns(risk_class=risk_class())
+        cells.with_columns(risk_class=risk_class())
         .group_by("area_code", "period_start", "risk_class")
         .agg(boys=pl.col("boys").sum().cast(pl.Int64), births=(pl.col("boys") + pl.col("girls")).sum().cast(pl.Int64))
         .join(ancestors.lazy().select("area_code", "ancestor_code"), on="area_code")

@@ -76,8 +76,10 @@ class _JudgedDelivery:
 # pass per chunk instead of one per file (GX costs ~0.4 s a pass whatever its size), with
 # memory bounded for a large backlog (~125 bytes a judged row: ~0.6 GB a chunk).
 GATE_CHUNK_ROWS = 5_000_000
-# Files parsed and judged ahead of the one being gated and committed (memory: their rows).
-_JUDGED_AHEAD = 1
+# Files parsed and judged at once, ahead of the one being gated and committed (memory:
+# their rows). Two workers keep both cores busy on a night of many small files, where
+# each file's Polars work is mostly fixed cost.
+_JUDGED_AHEAD = 2
 
 # The delivery gate: given the judged deliveries of a chunk, the refusals it decides,
 # path -> (rule, one-line reason). Supplied by pipeline/gate.py.
@@ -108,8 +110,8 @@ class Loader:
 
         Files are read and judged one by one, gated a chunk at a time, then committed one
         transaction per file in delivery order. While a chunk is gated and committed, the
-        next files are already being parsed and judged (one worker thread: Polars and
-        DuckDB both work outside the GIL, so the two overlap on two cores).
+        next files are already being parsed and judged (worker threads: Polars and DuckDB
+        both work outside the GIL, so the two overlap on two cores).
         """
         report = LoadReport()
         # a run killed between a deferred delivery and the rebuild left births behind
@@ -128,7 +130,7 @@ class Loader:
             if progress:
                 progress(path)
 
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="judge") as judge:
+        with ThreadPoolExecutor(max_workers=_JUDGED_AHEAD, thread_name_prefix="judge") as judge:
             for path in paths:
                 data = path.read_bytes()
                 sha256 = hashlib.sha256(data).hexdigest()
@@ -248,7 +250,8 @@ class Loader:
                 columns_dropped=",".join(batch.columns_dropped) or None, encoding=batch.encoding)
             sorts_last, replaces_earlier = db.row(
                 self.con, "load/delivery_order", path=str(path), file_name=path.name)
-            db.run(self.con, "load/supersede_path", path=str(path))
+            if replaces_earlier:
+                db.run(self.con, "load/supersede_path", path=str(path))
             db.run(self.con, "load/insert_load", **row)
             self.loaded_ids.append(int(row["delivery_id"]))
             self.con.register("new_birth_records", batch.clean.to_arrow())

@@ -120,7 +120,7 @@ def monitored_series(counts: pl.DataFrame, cells: pl.DataFrame, tree: AreaTree,
     expected = series_births * share
     is_all = np.flatnonzero((stratum == STRATUM_ALL) & settings.cusum_risk_adjusted)
     if is_all.size:
-        class_boys, class_births = class_counts(cells.lazy(), tree.ancestors, period=settings.period,
+        class_boys, class_births = class_counts(cells.lazy(), tree.ancestors,
                                                 area_codes=areas["area_code"].to_list(), period_starts=periods)
         class_share = _tree_baseline(class_boys, class_births, depth, parent_row, settings).share[rows]
         class_share = np.where(is_active[is_all][..., None], class_share, reference)

@@ -113,9 +113,9 @@ def _estimate_and_alert(con: duckdb.DuckDBPyConnection, tree: AreaTree, settings
                 empty_glr_outputs())
     surveillance = settings.surveillance
     strata = STRATA if with_policy else tuple(s for s in STRATA if s != STRATUM_PARITY_2_WITHIN_POLICY)
-    births = pl.from_arrow(db.relation(con, "staging/stg_birth_cells", asof=asof,
-                                       period=surveillance.period).to_arrow_table())
-    counts = area_counts(births.lazy(), tree.areas, tree.ancestors, period=surveillance.period,
+    cells = pl.from_arrow(db.relation(con, "staging/stg_birth_cells", asof=asof,
+                                      period=surveillance.period).to_arrow_table())
+    counts = area_counts(cells.lazy(), tree.areas, tree.ancestors, period=surveillance.period,
                          window=surveillance.window, first=first, last=last, strata=strata)
     laps("transform")
     with progress.task("smooth estimates", total=None):
@@ -124,7 +124,7 @@ def _estimate_and_alert(con: duckdb.DuckDBPyConnection, tree: AreaTree, settings
     detectors = set(surveillance.detectors)
     candidates = level_alerts(estimates, surveillance) if "level" in detectors else empty_alerts()
     cusum, glr = empty_cusum_outputs(), empty_glr_outputs()
-    series = monitored_series(counts, births, tree, surveillance) if detectors & {"cusum", "glr"} else None
+    series = monitored_series(counts, cells, tree, surveillance) if detectors & {"cusum", "glr"} else None
     if series is not None and "cusum" in detectors:
         with progress.task("CUSUM charts", total=None):
             cusum = cusum_alerts(con, series, surveillance)

@@ -160,8 +160,10 @@ def _calibrated_thresholds(con: duckdb.DuckDBPyConnection,
 def _cached_detectable(con: duckdb.DuckDBPyConnection, births: np.ndarray, share: np.ndarray,
                        odds_ratio: np.ndarray, threshold: np.ndarray) -> np.ndarray:
     """Smallest SRB detected within 52 periods per series (inf if none), cached by rounded key."""
+    # A very large series (a city of 30,000 births a week) meets its ARL0 with h near 0: the
+    # key keeps h at 0.001 or more, so that it never rounds to an impossible 0.
     keys = np.concatenate([calibration_key(births, share, odds_ratio, 2.0)[:, :3],
-                           np.round(threshold, 3)[:, None]], axis=1)
+                           np.maximum(np.round(threshold, 3), 0.001)[:, None]], axis=1)
     unique, inverse = np.unique(keys, axis=0, return_inverse=True)
     wanted = pl.DataFrame(unique, schema=_DETECTABILITY_KEYS, orient="row")
 

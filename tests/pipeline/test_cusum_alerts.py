@@ -252,3 +252,20 @@ def test_bad_cusum_settings_exit_2_with_one_line(registry, surveil, setting, mes
     result = surveil("run", "--config", registry.config)
     assert result.exit_code == 2
     assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_city_so_large_that_its_threshold_is_near_zero_still_gets_its_detectability(tmp_path):
+    """At 31,000 births a period and +10 SRB points, even h = 0 gives an ARL0 above 661 (the
+    mean increment is -30 LLR units against a standard deviation of 8), so calibration returns
+    h ~ 7e-6. Detectability must still be computed, and it is near the baseline: with h ~ 0
+    any period whose LLR is positive alarms, which an SRB 2 points up does within 52 weeks."""
+    import numpy as np
+
+    from pipeline import db
+    from pipeline.surveil_cusum import _cached_detectable
+
+    con = db.connect(tmp_path / "surveil.duckdb")
+    share = 108.2 / 208.2
+    detectable = _cached_detectable(con, np.array([31_000.0]), np.array([share]), np.array([1.0924]),
+                                    np.array([7e-6]))
+    assert np.isfinite(detectable[0]) and 108.2 < detectable[0] < 112.0
