@@ -76,10 +76,12 @@ class _JudgedDelivery:
 # pass per chunk instead of one per file (GX costs ~0.4 s a pass whatever its size), with
 # memory bounded for a large backlog (~125 bytes a judged row: ~0.6 GB a chunk).
 GATE_CHUNK_ROWS = 5_000_000
-# Files parsed and judged at once, ahead of the one being gated and committed (memory:
-# their rows). Two workers keep both cores busy on a night of many small files, where
-# each file's Polars work is mostly fixed cost.
+# Files parsed and judged ahead of the one being gated and committed (memory: their rows).
+# Small files go two at a time: each one's Polars work is mostly fixed cost, and two
+# workers keep both cores busy. A large file goes alone: its judging already uses both
+# cores, and the DuckDB insert of the file before it needs one.
 _JUDGED_AHEAD = 2
+_SMALL_FILE_BYTES = 8_000_000
 
 # The delivery gate: given the judged deliveries of a chunk, the refusals it decides,
 # path -> (rule, one-line reason). Supplied by pipeline/gate.py.
@@ -141,7 +143,7 @@ class Loader:
                         progress(path)
                     continue
                 judging.append((path, len(data), sha256, judge.submit(self._judge, path, data)))
-                if len(judging) > _JUDGED_AHEAD:
+                while len(judging) > (_JUDGED_AHEAD if len(data) < _SMALL_FILE_BYTES else 1):
                     take_next()
             while judging:
                 take_next()
