@@ -170,6 +170,18 @@ def _check_scalar_inputs(births, share_expected, odds_ratio) -> None:
         raise ValueError("odds_ratio must be finite and > 1 (an upward shift)")
 
 
+def _check_calibration_inputs(births, share_expected, odds_ratio, arl0, births_model: str) -> np.ndarray:
+    """Raise ValueError for a bad calibration request; return arl0 as an array."""
+    _check_scalar_inputs(births, share_expected, odds_ratio)
+    arl0 = np.asarray(arl0, dtype=float)
+    if not np.all(np.isfinite(arl0) & (arl0 > 1)):
+        raise ValueError("in-control ARL0 must be finite and > 1 period (a chart cannot alarm more than"
+                         " once a period); check the false-alarm budget")
+    if births_model not in ("poisson", "binomial"):
+        raise ValueError(f"births_model must be 'poisson' or 'binomial', got {births_model!r}")
+    return arl0
+
+
 def run_length(
     births: float,
     share_expected: float,
@@ -379,13 +391,7 @@ def calibrate_threshold(
     >>> np.round(cal.threshold, 2).tolist(), bool(np.all(np.abs(cal.arl0 / 500 - 1) < 0.01))
     ([2.38, 3.5], True)
     """
-    _check_scalar_inputs(births, share_expected, odds_ratio)
-    arl0 = np.asarray(arl0, dtype=float)
-    if not np.all(np.isfinite(arl0) & (arl0 > 1)):
-        raise ValueError("in-control ARL0 must be finite and > 1 period (a chart cannot alarm more than"
-                         " once a period); check the false-alarm budget")
-    if births_model not in ("poisson", "binomial"):
-        raise ValueError(f"births_model must be 'poisson' or 'binomial', got {births_model!r}")
+    arl0 = _check_calibration_inputs(births, share_expected, odds_ratio, arl0, births_model)
     keys = calibration_key(births, share_expected, odds_ratio, arl0)
     return calibrate_nodes(*np.moveaxis(keys, -1, 0), births_model=births_model, states=states, rel_tol=rel_tol)
 
@@ -410,13 +416,7 @@ def calibrate_nodes(
     >>> cal.threshold.round(2).tolist(), cal.states.tolist()
     ([2.39, 2.39], [200, 200])
     """
-    _check_scalar_inputs(births, share_expected, odds_ratio)
-    arl0 = np.asarray(arl0, dtype=float)
-    if not np.all(np.isfinite(arl0) & (arl0 > 1)):
-        raise ValueError("in-control ARL0 must be finite and > 1 period (a chart cannot alarm more than"
-                         " once a period); check the false-alarm budget")
-    if births_model not in ("poisson", "binomial"):
-        raise ValueError(f"births_model must be 'poisson' or 'binomial', got {births_model!r}")
+    arl0 = _check_calibration_inputs(births, share_expected, odds_ratio, arl0, births_model)
     births = np.maximum(np.asarray(births, dtype=float), MIN_BIRTHS)
     keys = np.stack(np.broadcast_arrays(births, np.asarray(share_expected, dtype=float),
                                         np.asarray(odds_ratio, dtype=float), arl0), axis=-1)

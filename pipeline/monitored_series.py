@@ -25,7 +25,9 @@ chart), the area tree and the settings. Output: one ``MonitoredSeries`` (every m
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -74,6 +76,18 @@ class MonitoredSeries:
     shift_srb: np.ndarray  # (series,) shift the chart is tuned to, SRB points
     volume: np.ndarray  # trailing mean births a period, current period included
     chart_inputs: tuple[ChartInput, ...]  # plain series, then the risk-adjusted `all` ones
+
+    def run_chart(self, chart: Callable[[ChartInput], Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A change detector over every series: ``chart`` is called on each part of
+        ``chart_inputs`` and returns its statistic, alarm and onset (rows, periods); they are
+        put together as (series, periods) arrays."""
+        statistic = np.zeros(self.births.shape)
+        alarm = np.zeros(self.births.shape, dtype=bool)
+        onset = np.full(self.births.shape, -1, dtype=np.int64)
+        for part in self.chart_inputs:
+            result = chart(part)
+            statistic[part.rows], alarm[part.rows], onset[part.rows] = result.statistic, result.alarm, result.onset
+        return statistic, alarm, onset
 
     @property
     def srb_baseline(self) -> np.ndarray:

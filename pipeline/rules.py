@@ -222,12 +222,10 @@ def judge_rows(frame: pl.DataFrame, rules: tuple[RowRule, ...]) -> JudgedRows:
         LINE,
         pl.col("rule_index").replace_strict(names, return_dtype=pl.String).alias("rule"),
         pl.col("rule_index").replace_strict(columns, return_dtype=pl.String).alias("column_name"),
-    ).with_columns(
-        value=pl.Series([None if row[c] is None else str(row[c])
-                         for row, c in zip(broken.iter_rows(named=True),
-                                           (columns[i] for i in broken["rule_index"]), strict=True)],
-                        dtype=pl.String),
-        record_id=broken["record_id"],
+        # the offending value: the judged column of the rule each row broke, as text
+        pl.coalesce(pl.when(pl.col("rule_index") == i).then(pl.col(rule.column).cast(pl.String))
+                    for i, rule in enumerate(rules)).alias("value"),
+        "record_id",
     )
     clean = judged.filter(pl.col("rule_index").is_null()).select(
         "record_id",
@@ -253,9 +251,8 @@ def _resolve_repeats(clean: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     maybe_repeated = clean["record_id"].hash(seed=0).is_duplicated()
     if not maybe_repeated.any():  # the usual delivery: nothing to resolve
         return clean, _NO_DUPLICATES
-    is_repeated = maybe_repeated & clean["record_id"].is_in(
-        clean.filter(maybe_repeated)["record_id"].filter(clean.filter(maybe_repeated)["record_id"].is_duplicated())
-        .implode())
+    candidates = clean["record_id"].filter(maybe_repeated)
+    is_repeated = maybe_repeated & clean["record_id"].is_in(candidates.filter(candidates.is_duplicated()).implode())
     values = [c for c in TYPED_COLUMNS if c != "record_id"]
     repeated = clean.filter(is_repeated).with_columns(content=pl.struct(values).hash(seed=0))
     last = repeated.group_by("record_id").agg(

@@ -89,16 +89,11 @@ def cusum_alerts(con: duckdb.DuckDBPyConnection, series: MonitoredSeries,
     """Run the CUSUM stage on the monitored series; see the module docstring."""
     odds_ratio = series.odds_ratio
     threshold, arl0_achieved, keys_calibrated = _calibrated_thresholds(con, series)
-    statistic = np.zeros(series.births.shape)
-    alarm = np.zeros(series.births.shape, dtype=bool)
-    onset = np.full(series.births.shape, -1, dtype=np.int32)
-    for part in series.chart_inputs:
-        rows = part.rows
-        chart = binomial_cusum(part.boys, part.births, part.share, threshold[rows], odds_ratio=odds_ratio[rows])
-        statistic[rows], alarm[rows], onset[rows] = chart.statistic, chart.alarm, chart.onset
+    statistic, alarm, onset = series.run_chart(lambda part: binomial_cusum(
+        part.boys, part.births, part.share, threshold[part.rows], odds_ratio=odds_ratio[part.rows]))
     candidates = episode_alerts(con, series, METHOD_CUSUM, statistic, threshold, alarm, onset, settings)
     last_volume, last_srb = series.volume[:, -1], series.srb_baseline[:, -1]
-    detectable = _cached_detectable(con, last_volume, share_from_srb(last_srb), odds_ratio[:, -1], threshold[:, -1])
+    detectable = _cached_detectable(con, last_volume, series.share[:, -1], odds_ratio[:, -1], threshold[:, -1])
     detectability = pl.DataFrame({
         "area_code": series.area_code, "level": series.level, "stratum": series.stratum,
         "births_per_period": last_volume, "srb_expected": last_srb, "threshold": threshold[:, -1],

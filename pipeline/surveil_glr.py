@@ -56,13 +56,8 @@ def glr_alerts(con: duckdb.DuckDBPyConnection, series: MonitoredSeries,
                settings: SurveillanceSettings) -> GlrOutputs:
     """Run the GLR stage on the monitored series; see the module docstring."""
     threshold, keys_calibrated = _glr_thresholds(con, series, settings)
-    statistic = np.zeros(series.births.shape)
-    alarm = np.zeros(series.births.shape, dtype=bool)
-    onset = np.full(series.births.shape, -1, dtype=np.int64)
-    for part in series.chart_inputs:
-        rows = part.rows
-        chart = binomial_glr(part.boys, part.births, part.share, threshold[rows], window_periods=settings.glr_window)
-        statistic[rows], alarm[rows], onset[rows] = chart.statistic, chart.alarm, chart.onset
+    statistic, alarm, onset = series.run_chart(lambda part: binomial_glr(
+        part.boys, part.births, part.share, threshold[part.rows], window_periods=settings.glr_window))
     candidates = episode_alerts(con, series, METHOD_GLR, statistic, threshold, alarm, onset, settings)
     return GlrOutputs(candidates, chart_paths(series, METHOD_GLR, statistic, threshold, alarm), keys_calibrated)
 
