@@ -59,10 +59,31 @@ report: surveil
 weekly: report
 	$(BIN)/surveil email --config $(CONFIG)
 
-## phone-width (375 px) screenshots of the latest week's reports in var/reports/preview/:
-## headless Chromium (Debian `chromium`, installed here if missing), else the PDF's pages via pdftoppm
+## phone-width full-page screenshots of the latest week's reports in var/reports/preview/: headless
+## Chromium (Debian `chromium`, installed here if missing) lays the page out 375 px wide in a window
+## 16,000 px tall (doubled until the page fits, up to 64,000), and the blank below the report is cut
+## off. Without Chromium: the PDF's A4 pages through pdftoppm (*-a4-N.png): not a phone view, and it says so.
+PREVIEW_HEIGHT := 16000
+PREVIEW_MAX_HEIGHT := 64000
+# exit 3 when the page reaches the window's bottom edge (taller than the window), else crop and keep
+define TRIM_PNG
+import sys
+from PIL import Image, ImageChops
+path, is_last = sys.argv[1], sys.argv[2] == "last"
+image = Image.open(path).convert("RGB")
+blank = Image.new("RGB", image.size, image.getpixel((0, image.height - 1)))
+box = ImageChops.difference(image, blank).getbbox()
+bottom = min(image.height, (box[3] if box else 0) + 16)
+if bottom == image.height and not is_last:
+    sys.exit(3)
+image.crop((0, 0, image.width, bottom)).save(path)
+cut = " (cut: the report is taller)" if bottom == image.height else ""
+print(f"{path}: {image.width} x {bottom} px{cut}")
+endef
+export TRIM_PNG
+
 report-preview: report
-	@mkdir -p $(PREVIEW); week=$$(ls -d $(REPORTS)/[0-9]*-W[0-9]* | sort | tail -1); \
+	@mkdir -p $(PREVIEW); rm -f $(PREVIEW)/*.png; week=$$(ls -d $(REPORTS)/[0-9]*-W[0-9]* | sort | tail -1); \
 	command -v chromium >/dev/null || { command -v apt-get >/dev/null && \
 	  { SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO="sudo"; $$SUDO apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
@@ -70,9 +91,16 @@ report-preview: report
 	for html in $$week/*.html; do \
 	  name=$$(basename $$week)-$$(basename $$html .html); \
 	  if command -v chromium >/dev/null; then \
-	    profile=$$(mktemp -d); \
-	    chromium --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
-	      --disable-sync --no-first-run --user-data-dir=$$profile --hide-scrollbars --window-size=375,2400 \
-	      --screenshot=$(PREVIEW)/$$name.png "file://$$(realpath $$html)" 2>/dev/null; rm -rf $$profile; \
-	  else pdftoppm -png -r 60 -f 1 -l 2 $${html%.html}.pdf $(PREVIEW)/$$name; fi; \
-	done; ls $(PREVIEW)
+	    height=$(PREVIEW_HEIGHT); while :; do \
+	      profile=$$(mktemp -d); \
+	      chromium --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
+	        --disable-sync --no-first-run --user-data-dir=$$profile --hide-scrollbars \
+	        --window-size=375,$$height --screenshot=$(PREVIEW)/$$name.png "file://$$(realpath $$html)" \
+	        >/dev/null 2>&1; rm -rf $$profile; \
+	      last=$$([ $$height -ge $(PREVIEW_MAX_HEIGHT) ] && echo last || echo more); \
+	      $(BIN)/python -c "$$TRIM_PNG" $(PREVIEW)/$$name.png $$last && break; \
+	      [ $$? -eq 3 ] || exit 1; height=$$((height * 2)); \
+	    done; \
+	  else pdftoppm -png -r 60 $${html%.html}.pdf $(PREVIEW)/$$name-a4 && \
+	    echo "$(PREVIEW)/$$name-a4-*.png: the PDF's A4 pages, not a 375 px phone view"; fi; \
+	done

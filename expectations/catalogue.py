@@ -35,10 +35,15 @@ class Rule:
 
 CATALOGUE: dict[str, Rule] = {
     # --- delivery: every record of the new batches, through its distinct values ------
+    "delivery.readable": Rule(
+        CRITICAL,
+        "A file that cannot be read as a table (unknown format or encoding, no records, "
+        "broken CSV/Parquet/XLSX) is refused whole by the loader; nothing of it is usable.",
+    ),
     "delivery.columns_present": Rule(
         CRITICAL, "A batch without a required column (shifted or renamed header) is unusable."
     ),
-    "delivery.record_hash_is_text": Rule(
+    "delivery.record_key_is_typed": Rule(
         CRITICAL, "The hashed record id must be 64-hex text or its two UInt64 halves."
     ),
     "delivery.birth_date_is_date": Rule(
@@ -115,6 +120,12 @@ CATALOGUE: dict[str, Rule] = {
         CRITICAL,
         "A delivery whose city-level SRB is credibly outside 95-130 has a sex coding fault "
         "(swapped codes, one sex dropped); no real population lies there.",
+    ),
+    "registry.district_srb_in_range": Rule(
+        CRITICAL,
+        "A district whose SRB in the new deliveries is credibly outside 95-130 stopped "
+        "reporting one sex (e.g. no girls) or codes sex wrongly; caught the night it arrives, "
+        "not a month later by the volume check.",
     ),
     "registry.sex_split_dispersion": Rule(
         CRITICAL,

@@ -324,6 +324,16 @@ class _Verdict:
         )
 
 
+def optional_columns_needed() -> dict[str, tuple[str, ...]]:
+    """For each delivery expectation, the optional columns without which it is skipped.
+
+    >>> optional_columns_needed()["delivery.mother_age_in_range"]
+    ('mother_age',)
+    """
+    rules = _rules(dt.date(2000, 1, 1), DEFAULT_THRESHOLDS, 0)  # the date only bounds checks not run here
+    return {rule.check.name: tuple(sorted(rule.needs - set(REQUIRED_COLUMNS))) for rule in rules}
+
+
 def _missing(row: Mapping[str, Any]) -> tuple[str, ...]:
     missing = row["missing_columns"]
     return tuple(missing.split(", ")) if isinstance(missing, str) else ()
@@ -405,7 +415,7 @@ def _rules(asof: dt.date, thresholds: Thresholds, known_codes: int) -> list[_Rul
               _describe_missing, combine="sum", sample=_missing,
               threshold="columns include " + ", ".join(REQUIRED_COLUMNS)
               + " (the record key as record_hash, or record_hash_hi and record_hash_lo)"),
-        facts("delivery.record_hash_is_text", in_set("record_hash_type", KEY_LAYOUTS),
+        facts("delivery.record_key_is_typed", in_set("record_hash_type", KEY_LAYOUTS),
               _describe_type("record_hash_type"), needs="record_hash",
               threshold=f"record key of type {key_layouts}"),
     ]

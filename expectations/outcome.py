@@ -5,7 +5,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 
-from expectations.catalogue import CRITICAL, WARNING, Severity
+from expectations.catalogue import CATALOGUE, CRITICAL, WARNING, Severity, suite_of
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,8 @@ class ExpectationOutcome:
     suite : "delivery", "registry" or "outputs".
     expectation : catalogue name, e.g. "delivery.sex_unknown_share" (expectations/catalogue.py).
     severity : "critical" or "warning", from the catalogue.
-    success : whether the expectation held. An expectation GX could not evaluate is a failure.
+    success : whether the expectation held. An expectation GX could not evaluate is a failure
+        (False); one the run never reached, or that had nothing to judge, is None.
     observed : what was seen, for a person; counts of births below the suppression size
         read "<5".
     threshold : the line it is held to, for a person.
@@ -30,7 +31,7 @@ class ExpectationOutcome:
     suite: str
     expectation: str
     severity: Severity
-    success: bool
+    success: bool | None
     observed: str
     threshold: str
     sample: tuple[str, ...] = ()
@@ -40,12 +41,30 @@ class ExpectationOutcome:
     @property
     def is_blocking(self) -> bool:
         """True when this outcome stops publication (a failed critical expectation)."""
-        return self.severity == CRITICAL and not self.success
+        return self.severity == CRITICAL and self.success is False
+
+    @property
+    def is_failed(self) -> bool:
+        """True when the expectation was judged and did not hold (None is not judged)."""
+        return self.success is False
 
     def one_line(self) -> str:
         """A single line naming the expectation, what was seen and the threshold."""
+        if self.success is None:
+            return f"{self.expectation} {self.observed}"
         state = "ok" if self.success else f"FAILED ({self.severity})"
         return f"{self.expectation} {state}: observed {self.observed}; expected {self.threshold}"
+
+
+def not_evaluated(expectation: str, reason: str) -> ExpectationOutcome:
+    """The outcome of an expectation the run did not judge, with the reason.
+
+    >>> outcome = not_evaluated("outputs.interval_ordered", "not evaluated: the run stopped at the registry suite")
+    >>> outcome.success is None, outcome.is_blocking
+    (True, False)
+    """
+    return ExpectationOutcome(suite_of(expectation), expectation, CATALOGUE[expectation].severity, None,
+                              reason, "")
 
 
 def blocking(outcomes: Iterable[ExpectationOutcome]) -> list[ExpectationOutcome]:
@@ -55,7 +74,7 @@ def blocking(outcomes: Iterable[ExpectationOutcome]) -> list[ExpectationOutcome]
 
 def failed_warnings(outcomes: Iterable[ExpectationOutcome]) -> list[ExpectationOutcome]:
     """Failed warning outcomes: the run publishes and shows them."""
-    return [o for o in outcomes if o.severity == WARNING and not o.success]
+    return [o for o in outcomes if o.severity == WARNING and o.success is False]
 
 
 def gate_error_line(outcomes: Sequence[ExpectationOutcome]) -> str | None:

@@ -20,8 +20,13 @@ from expectations.thresholds import DEFAULT_THRESHOLDS, Thresholds
 VOLUME = "registry_district_month_volume"
 DELAY = "registry_registration_delay"
 CITY_SRB = "registry_delivery_city_srb"
+DISTRICT_SRB = "registry_delivery_district_srb"
 DISPERSION = "registry_sex_dispersion"
-REGISTRY_METRICS: tuple[str, ...] = (VOLUME, DELAY, CITY_SRB, DISPERSION)
+REGISTRY_METRICS: tuple[str, ...] = (VOLUME, DELAY, CITY_SRB, DISTRICT_SRB, DISPERSION)
+# Metrics computed by a query file of another name (one query, two area levels).
+_QUERY_FILES: dict[str, str] = {CITY_SRB: "registry_delivery_srb", DISTRICT_SRB: "registry_delivery_srb"}
+# The registry expectations that judge only the run's new deliveries.
+DELIVERY_SRB_EXPECTATIONS: tuple[str, ...] = ("registry.city_srb_in_range", "registry.district_srb_in_range")
 
 
 def registry_metrics(
@@ -38,7 +43,7 @@ def registry_metrics(
     connection : DuckDB connection whose search path resolves ``births``, ``areas`` and
         ``area_ancestors`` (the tables after the new deliveries are loaded).
     asof : the run's as-of date.
-    delivery_ids : the deliveries loaded by this run (their city-level SRB is checked).
+    delivery_ids : the deliveries loaded by this run (their city and district SRB are checked).
     thresholds : the gate's numbers (window lengths and minimum counts go into the SQL).
 
     Returns
@@ -64,9 +69,17 @@ def registry_metrics(
         },
         CITY_SRB: {
             "delivery_ids": [int(d) for d in delivery_ids],
-            "z": t.city_srb_z,
-            "srb_min": t.city_srb_min,
-            "srb_max": t.city_srb_max,
+            "area_depth": 0,
+            "z": t.delivery_srb_z,
+            "srb_min": t.delivery_srb_min,
+            "srb_max": t.delivery_srb_max,
+        },
+        DISTRICT_SRB: {
+            "delivery_ids": [int(d) for d in delivery_ids],
+            "area_depth": t.district_depth,
+            "z": t.delivery_srb_z,
+            "srb_min": t.delivery_srb_min,
+            "srb_max": t.delivery_srb_max,
         },
         DISPERSION: {
             "asof": asof,
@@ -76,7 +89,8 @@ def registry_metrics(
             "district_depth": t.district_depth,
         },
     }
-    return {name: run_quality_query(connection, name, parameters[name]) for name in parameters}
+    return {name: run_quality_query(connection, _QUERY_FILES.get(name, name), parameters[name])
+            for name in parameters}
 
 
 def check_registry(
@@ -155,12 +169,26 @@ def _checks(t: Thresholds) -> dict[str, list[Check]]:
                 "registry.city_srb_in_range",
                 lambda E: E.ExpectColumnValuesToBeBetween(
                     column="srb_closest_to_range",
-                    min_value=t.city_srb_min,
-                    max_value=t.city_srb_max,
+                    min_value=t.delivery_srb_min,
+                    max_value=t.delivery_srb_max,
                 ),
                 unit="cities",
-                sample_columns=("city_code", "births", "srb", "srb_lo", "srb_hi"),
+                sample_columns=("area_code", "births", "srb", "srb_lo", "srb_hi"),
                 summarise=_city_srb_summary(t),
+                threshold=_srb_threshold(t),
+            )
+        ],
+        DISTRICT_SRB: [
+            Check(
+                "registry.district_srb_in_range",
+                lambda E: E.ExpectColumnValuesToBeBetween(
+                    column="srb_closest_to_range",
+                    min_value=t.delivery_srb_min,
+                    max_value=t.delivery_srb_max,
+                ),
+                unit="districts",
+                sample_columns=("area_code", "births", "boys", "girls", "srb", "srb_lo", "srb_hi"),
+                threshold=_srb_threshold(t),
             )
         ],
         DISPERSION: [
@@ -178,6 +206,11 @@ def _checks(t: Thresholds) -> dict[str, list[Check]]:
     }
 
 
+def _srb_threshold(t: Thresholds) -> str:
+    return (f"Wilson interval (z = {t.delivery_srb_z}) of the SRB overlaps "
+            f"{t.delivery_srb_min:g}-{t.delivery_srb_max:g}")
+
+
 def _city_srb_summary(t: Thresholds) -> Callable[[pd.DataFrame], tuple[str, float | None]]:
     """Observed text: each city's SRB with its interval (the checked column is a device)."""
 
@@ -185,8 +218,8 @@ def _city_srb_summary(t: Thresholds) -> Callable[[pd.DataFrame], tuple[str, floa
         if frame.empty:
             return "no births of known sex in the new deliveries", None
         parts = [
-            f"{row.city_code}: SRB {row.srb:.1f} (interval {row.srb_lo:.1f}-{row.srb_hi:.1f}, "
-            f"z = {t.city_srb_z})"
+            f"{row.area_code}: SRB {row.srb:.1f} (interval {row.srb_lo:.1f}-{row.srb_hi:.1f}, "
+            f"z = {t.delivery_srb_z})"
             for row in frame.itertuples()
         ]
         return "; ".join(parts), float(frame["srb"].iloc[0])

@@ -32,6 +32,7 @@ td.status { white-space: nowrap; font-weight: 600; }
 tr.failed-critical td.status { color: #c0392b; }
 tr.failed-warning td.status { color: #9a7d0a; }
 tr.passed td.status { color: #1e8449; }
+tr.unjudged td.status { color: #777; }
 ul.sample { margin: 0; padding-left: 1.1em; }
 .why { color: #555; font-size: .88em; }
 footer { margin-top: 2em; color: #666; font-size: .85em; }
@@ -79,7 +80,8 @@ def render_dq_report(
         for suite in SUITES
         if any(o.suite == suite for o in outcomes)
     )
-    passed = sum(o.success for o in outcomes)
+    passed = sum(o.success is True for o in outcomes)
+    unjudged = sum(o.success is None for o in outcomes)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<title>srb-surveil data-quality report</title>"
@@ -87,7 +89,7 @@ def render_dq_report(
         "<h1>srb-surveil data-quality report</h1>"
         f"<p class=\"verdict {verdict[0]}\">{escape(verdict[1])}</p>"
         f"<p>{len(outcomes)} expectations: {passed} passed, {len(critical)} critical "
-        f"failure(s), {len(warnings)} warning(s).</p>"
+        f"failure(s), {len(warnings)} warning(s), {unjudged} not evaluated.</p>"
         f"<table class=\"run\">{info_rows}</table>"
         f"{sections}"
         "<footer>Samples list offending values or aggregate cells, never record identifiers; "
@@ -100,7 +102,7 @@ def render_dq_report(
 def _order(outcome: ExpectationOutcome) -> int:
     if outcome.is_blocking:
         return 0
-    return 1 if not outcome.success else 2
+    return {False: 1, True: 2, None: 3}[outcome.success]
 
 
 def _suite_section(suite: str, outcomes: Sequence[ExpectationOutcome]) -> str:
@@ -113,7 +115,9 @@ def _suite_section(suite: str, outcomes: Sequence[ExpectationOutcome]) -> str:
 
 
 def _row(outcome: ExpectationOutcome) -> str:
-    if outcome.success:
+    if outcome.success is None:
+        css, status = "unjudged", "not evaluated"
+    elif outcome.success:
         css, status = "passed", "passed"
     else:
         css, status = f"failed-{outcome.severity}", f"FAILED ({outcome.severity})"

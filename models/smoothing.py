@@ -25,13 +25,13 @@ Details, corner cases and the choice of default: ``models/README-smoothing.md``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from models.constants import DEFAULT_ALERT_LEVEL
-from models.smoothing_beta import srb_summary
-from models.smoothing_eb import JEFFREYS, eb_posterior, tree_posterior
+from models.smoothing_beta import mixture_summary, srb_summary
+from models.smoothing_eb import EB_PRIORS, JEFFREYS, Mixture, eb_mixture, tree_posterior
 from models.smoothing_spatial import check_edges, spatial_posterior
 
 METHODS = ("none", "eb", "hierarchical", "spatial")
@@ -39,8 +39,26 @@ MAX_NAMED = 20  # cell indices named per message; is_fallback marks all of them
 
 
 @dataclass(frozen=True)
+class Note:
+    """One corner case met: its text, and the cells it concerns.
+
+    ``per == "cell"``: ``cells`` are the affected cells; ``per == "pool"``: one cell of each
+    affected pool (the caller names the pool from it: level, stratum and period).
+    A note of the spatial fit may come as text only (``cells`` empty).
+    """
+
+    text: str
+    cells: np.ndarray
+    per: str = "cell"
+
+
+@dataclass(frozen=True)
 class SmoothedSRB:
-    """Per-cell posterior summaries, aligned with the input arrays (boys per 100 girls)."""
+    """Per-cell posterior summaries, aligned with the input arrays (boys per 100 girls).
+
+    ``share_mean`` is the posterior mean share of boys (beta-family methods; None for
+    ``spatial``), the quantity ``spdep::EBest`` estimates.
+    """
 
     srb_smoothed: np.ndarray
     srb_lo: np.ndarray
@@ -48,6 +66,8 @@ class SmoothedSRB:
     prob_above: np.ndarray
     is_fallback: np.ndarray
     messages: tuple[str, ...]
+    notes: tuple[Note, ...] = ()
+    share_mean: np.ndarray | None = field(default=None, repr=False)
 
 
 def _name(ids: np.ndarray, what: str) -> str:
@@ -58,11 +78,14 @@ def _name(ids: np.ndarray, what: str) -> str:
 
 
 class _Notes:
-    """Collects fallback flags and messages."""
+    """Collects fallback flags, messages (with indices) and structured notes."""
 
-    def __init__(self, size: int):
-        self.flag = np.zeros(size, bool)
+    def __init__(self, g: np.ndarray, pool_ids: np.ndarray):
+        self.flag = np.zeros(g.size, bool)
         self.messages: list[str] = []
+        self.notes: list[Note] = []
+        ranks, first = np.unique(g, return_index=True)  # first cell of each pool
+        self._first = dict(zip(pool_ids[ranks].tolist(), first.tolist(), strict=True))
 
     def cells(self, mask: np.ndarray, text: str, flag: bool = True) -> None:
         ids = np.flatnonzero(mask)
@@ -70,10 +93,13 @@ class _Notes:
             if flag:
                 self.flag[ids] = True
             self.messages.append(f"{text}: {_name(ids, 'cells')}")
+            self.notes.append(Note(text, ids))
 
     def pools(self, pool_ids: np.ndarray, bad: np.ndarray, text: str) -> None:
         if np.any(bad):
             self.messages.append(f"{text}: {_name(pool_ids[bad], 'pools')}")
+            cells = np.array([self._first[p] for p in pool_ids[bad].tolist()], np.int64)
+            self.notes.append(Note(text, cells, "pool"))
 
 
 # --- input checks (inner routines trust their input) --------------------------------------
@@ -146,47 +172,89 @@ def _check_parent(parent, size: int) -> np.ndarray:
 
 # --- estimators -----------------------------------------------------------------------
 
-def _eb_beta(y, n, g, n_pools, pool_ids, notes):
-    """Posterior Beta(A, B) per cell under the per-pool beta prior (precision integrated)."""
-    A, B, fit = eb_posterior(y, n, g, n_pools)
-    notes.pools(pool_ids, ~fit.ok, "no pooling (Jeffreys Beta(1/2, 1/2) prior): fewer than two "
-                "areas with births, or no boys / no girls at all in")
+def _eb_mix(y, n, g, n_pools, pool_ids, notes, prior="mml", integrate=True):
+    """Posterior mixture per cell under the per-pool beta prior (precision integrated)."""
+    mix, fit = eb_mixture(y, n, g, n_pools, prior, integrate)
+    notes.pools(pool_ids, ~fit.ok, "no pooling, Jeffreys prior (fewer than two areas with births, "
+                "or all boys / all girls in the pool)")
     notes.pools(pool_ids, fit.clipped, "between-area variance estimate <= 0, clipped to zero "
-                "(MML precision at its cap, the pool's births) in")
+                "(precision M capped at the pool's births; the integration over M still adds "
+                "between-area variance)")
     notes.pools(pool_ids, fit.ok & ~fit.converged,
-                "marginal likelihood did not converge; last ascent iterate kept in")
+                "marginal likelihood did not converge in 60 steps: last ascent iterate kept")
     ok = fit.ok[g]
-    notes.cells(~ok, "no pooling for cells of an unpoolable pool")
-    notes.cells(~fit.converged[g], "prior from a non-converged fit")
+    notes.cells(~ok, "no pooling, Jeffreys prior (pool of one area, or all boys / "
+                "all girls)")
+    notes.cells(ok & ~fit.converged[g], "prior from a non-converged fit")
     notes.cells(ok & (n == 0), "no births: estimate is the pool prior")
-    return A, B, fit
+    return mix, fit
 
 
-def _hier_beta(y, n, g, n_pools, pool_ids, parent, notes):
+def _leave_one_out(A_up, B_up, y, n):
+    """The parent's posterior without the child's own births (the parent's counts include
+    them; using them twice would pull the child's prior mean toward its own data).
+
+    The parent's Beta(A, B) is conjugate in its counts to first order, so its posterior
+    from the other children is Beta(A - boys, B - girls); at least half a birth of each
+    sex is kept (a parent whose only child is this cell keeps a Jeffreys-weak prior).
+    Returns the prior mean and its variance for the child.
+    """
+    a = np.maximum(A_up - y, JEFFREYS)
+    b = np.maximum(B_up - (n - y), JEFFREYS)
+    mean = a / (a + b)
+    return mean, mean * (1 - mean) / (a + b + 1)
+
+
+def _hier_mix(y, n, g, pool_ids, parent, notes):
     """Top-down: roots by plain EB within their pool, children shrink to the parent."""
     depth = tree_depth(parent)
-    A = np.empty(y.size)
-    B = np.empty(y.size)
-    root = depth == 0
-    ridx = np.flatnonzero(root)
-    rp, rg = np.unique(g[ridx], return_inverse=True)
-    A[ridx], B[ridx], _ = _eb_beta(y[ridx], n[ridx], rg, rp.size, pool_ids[rp], notes)
-    for d in range(1, int(depth.max(initial=0)) + 1):
+    K = None
+    row = np.empty(y.size, np.int64)
+    prior_mean, var_mean = np.empty(y.size), np.empty(y.size)
+    A, B = np.empty(y.size), np.empty(y.size)
+    grids, weights, offset = [], [], 0
+    for d in range(int(depth.max(initial=0)) + 1):
         idx = np.flatnonzero(depth == d)
-        up = parent[idx]
-        total = A[up] + B[up]
-        m = A[up] / total
-        m_var = m * (1 - m) / (total + 1)
         lp, lg = np.unique(g[idx], return_inverse=True)
-        A[idx], B[idx], clip = tree_posterior(y[idx], n[idx], lg, lp.size, m, m_var)
-        notes.pools(pool_ids[lp], clip, f"depth {d}: between-area variance around the parent "
-                    "estimated at zero in")
+        if d == 0:
+            part, _ = _eb_mix(y[idx], n[idx], lg, lp.size, pool_ids[lp], _Sub(notes, idx))
+        else:
+            up = parent[idx]
+            m, m_var = _leave_one_out(A[up], B[up], y[idx], n[idx])
+            part, clip = tree_posterior(y[idx], n[idx], lg, lp.size, m, m_var)
+            notes.pools(pool_ids[lp], clip, f"depth {d}: between-area variance around the "
+                        "parents estimated at zero (precision M capped at the pool's births)")
+        K = part.M.shape[1] if K is None else K
+        row[idx] = part.row + offset
+        prior_mean[idx], var_mean[idx] = part.prior_mean, part.var_mean
+        A[idx], B[idx] = part.A, part.B
+        grids.append(part.M)
+        weights.append(part.w)
+        offset += part.M.shape[0]
     notes.cells((depth > 0) & (n == 0), "no births: estimate is the parent's posterior")
-    return A, B
+    mix = Mixture(y, n, row, prior_mean, var_mean, np.vstack(grids), np.vstack(weights))
+    mix.A, mix.B = A, B
+    return mix
+
+
+class _Sub:
+    """The notes of a subset of cells (the roots), indices mapped back to all cells."""
+
+    def __init__(self, notes: _Notes, idx: np.ndarray):
+        self.notes, self.idx = notes, idx
+
+    def cells(self, mask, text, flag=True):
+        full = np.zeros(self.notes.flag.size, bool)
+        full[self.idx[mask]] = True
+        self.notes.cells(full, text, flag)
+
+    def pools(self, pool_ids, bad, text):
+        self.notes.pools(pool_ids, bad, text)
 
 
 def smooth_srb(boys, girls, *, pool, method="eb", parent=None, area=None, edges=None,
-               alert_level=DEFAULT_ALERT_LEVEL, confidence=0.95) -> SmoothedSRB:
+               alert_level=DEFAULT_ALERT_LEVEL, confidence=0.95, eb_prior="mml",
+               integrate=True) -> SmoothedSRB:
     """Posterior mean, interval and exceedance probability of the SRB for every cell.
 
     Parameters
@@ -200,19 +268,27 @@ def smooth_srb(boys, girls, *, pool, method="eb", parent=None, area=None, edges=
         undirected neighbour pairs of area indices, each pair listed once.
     alert_level : SRB (boys per 100 girls) for ``prob_above``; default 110.
     confidence : coverage of the equal-tailed interval; default 0.95.
+    eb_prior, integrate : options of ``"eb"``.  ``eb_prior="mml"`` (default) fits the prior
+        by marginal maximum likelihood, ``"moments"`` by the moment estimator alone;
+        ``integrate=True`` (default) averages the posterior over the uncertainty of the
+        prior precision M, ``False`` plugs the fitted M in.  ``eb_prior="moments",
+        integrate=False`` is ``spdep::EBest(family="binomial")`` (``share_mean`` equals its
+        ``estmm``) wherever the moment between-area variance is positive and M is below
+        its cap, the pool's births.
 
     Returns
     -------
     SmoothedSRB with ``srb_smoothed`` (posterior mean SRB), ``srb_lo``/``srb_hi``
     (equal-tailed interval, boys per 100 girls), ``prob_above`` = P(SRB > alert_level),
-    ``is_fallback`` and ``messages`` (naming pool ids and cell indices).  No NaN anywhere.
+    ``is_fallback``, ``messages`` (naming pool ids and cell indices) and ``notes`` (the
+    same, as cell indices for the caller to name).  No NaN anywhere.
 
     Raises
     ------
     ValueError
-        Negative or non-integer counts, arrays of different lengths, an unknown method,
-        a bad ``parent`` (out of range, self, cycle), bad ``area``/``edges`` (unknown
-        areas, self-loops, duplicate or reversed pairs, one area twice in a pool).
+        Negative or non-integer counts, arrays of different lengths, an unknown method or
+        EB option, a bad ``parent`` (out of range, self, cycle), bad ``area``/``edges``
+        (unknown areas, self-loops, duplicate or reversed pairs, one area twice in a pool).
 
     Examples
     --------
@@ -224,41 +300,63 @@ def smooth_srb(boys, girls, *, pool, method="eb", parent=None, area=None, edges=
     """
     y, n, pool = _check_counts(boys, girls, pool)
     _check_options(method, alert_level, confidence)
+    if eb_prior not in EB_PRIORS:
+        raise ValueError(f"eb_prior must be one of {EB_PRIORS}, got {eb_prior!r}")
     pool_ids, g = _dense_rank(pool)
-    notes = _Notes(y.size)
+    notes = _Notes(g, pool_ids)
     if method == "none":
-        return _finish_beta(JEFFREYS + y, JEFFREYS + n - y, notes, alert_level, confidence)
+        mean, lo, hi, prob, no_mean = srb_summary(JEFFREYS + y, JEFFREYS + n - y, alert_level,
+                                                  confidence)
+        return _result((mean, lo, hi, prob), no_mean, notes, (JEFFREYS + y) / (2 * JEFFREYS + n))
     if method == "eb":
-        A, B, _ = _eb_beta(y, n, g, pool_ids.size, pool_ids, notes)
-        return _finish_beta(A, B, notes, alert_level, confidence)
+        mix, _ = _eb_mix(y, n, g, pool_ids.size, pool_ids, notes, eb_prior, integrate)
+        return _finish_mix(mix, notes, alert_level, confidence, same_prior=True)
     if method == "hierarchical":
         parent = _check_parent(parent, y.size)
-        A, B = _hier_beta(y, n, g, pool_ids.size, pool_ids, parent, notes)
-        return _finish_beta(A, B, notes, alert_level, confidence)
+        mix = _hier_mix(y, n, g, pool_ids, parent, notes)
+        return _finish_mix(mix, notes, alert_level, confidence)
     return _spatial(y, n, g, pool_ids, (area, edges), notes, alert_level, confidence)
 
 
 def _spatial(y, n, g, pool_ids, graph, notes, alert_level, confidence) -> SmoothedSRB:
     area, edges = check_edges(*graph, g, y.size)
-    eb_notes = _Notes(y.size)
-    A, B, fit = _eb_beta(y, n, g, pool_ids.size, pool_ids, eb_notes)
-    prior = (fit.mu, fit.M_mix, fit.ok & fit.converged, A / (A + B))
+    eb_notes = _Notes(g, pool_ids)
+    mix, fit = _eb_mix(y, n, g, pool_ids.size, pool_ids, eb_notes)
+    prior = (fit.mu, fit.M_mix, fit.ok & fit.converged, mix.A / (mix.A + mix.B))
     out = spatial_posterior(y, n, g, area, edges, prior, alert_level, confidence)
-    beta = _finish_beta(A, B, eb_notes, alert_level, confidence)
+    beta = _finish_mix(mix, eb_notes, alert_level, confidence, same_prior=True)
     fb = out.fallback
     notes.cells(fb, "spatial fit unavailable (island, unpoolable pool or non-convergence): "
                 "beta-binomial EB estimate used")
     notes.messages.extend(out.messages)
+    notes.notes.extend(Note(m, np.empty(0, np.int64)) for m in out.messages)
     notes.flag |= fb & beta.is_fallback
     notes.messages.extend(m for m in beta.messages if "cells" in m or "pools" in m)
+    notes.notes.extend(beta.notes)
     pick = [np.where(fb, getattr(beta, k), v) for k, v in
             (("srb_smoothed", out.mean), ("srb_lo", out.lo), ("srb_hi", out.hi),
              ("prob_above", out.prob))]
-    return SmoothedSRB(*pick, notes.flag, tuple(notes.messages))
+    return SmoothedSRB(*pick, notes.flag, tuple(notes.messages), tuple(notes.notes))
 
 
-def _finish_beta(A, B, notes, alert_level, confidence) -> SmoothedSRB:
-    mean, lo, hi, prob, no_mean = srb_summary(A, B, alert_level, confidence)
-    notes.cells(no_mean, "posterior mean SRB infinite (no girls, weak prior): posterior "
-                "median reported")
-    return SmoothedSRB(mean, lo, hi, prob, notes.flag.copy(), tuple(notes.messages))
+def _finish_mix(mix: Mixture, notes, alert_level, confidence, same_prior=False) -> SmoothedSRB:
+    """Exact mixture summaries; with ``same_prior`` (every cell of a pool has the same prior,
+    as in ``eb``) cells with the same pool, boys and births are summarised once."""
+    width = mix.widths()
+    if not same_prior:
+        summary = mixture_summary(mix.components, mix.A, mix.B, alert_level, confidence, width)
+    else:
+        span = int(mix.n.max(initial=0)) + 1
+        key = (mix.row.astype(np.int64) * span + mix.n.astype(np.int64)) * span + mix.y.astype(np.int64)
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        part = mixture_summary(lambda idx: mix.components(first[idx]), mix.A[first], mix.B[first],
+                               alert_level, confidence, width[first])
+        summary = tuple(col[inverse] for col in part)
+    return _result(summary[:4], summary[4], notes, mix.A / (mix.A + mix.B))
+
+
+def _result(summary, no_mean, notes, share_mean) -> SmoothedSRB:
+    notes.cells(no_mean, "mean SRB infinite or outside the interval (few girls): "
+                "posterior median shown")
+    return SmoothedSRB(*summary, notes.flag.copy(), tuple(notes.messages), tuple(notes.notes),
+                       share_mean)

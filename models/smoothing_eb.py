@@ -15,7 +15,9 @@ The between-area variance of the share is ``V = mu (1 - mu) / (M + 1)``.
    weighted by the beta-binomial likelihood (``mu`` at its MML value) times a prior uniform
    on the between-area standard deviation (Gelman 2006, Bayesian Analysis 1:515).  The
    uncertainty of ``mu`` is added to first order (Kass & Steffey 1989, JASA 84:717).  The
-   resulting mixture is summarised by the Beta with the same mean and variance.
+   resulting ``N_GRID``-point mixture of Betas (:class:`Mixture`) is summarised exactly by
+   :func:`models.smoothing_beta.mixture_summary`; the Beta with the same mean and variance
+   is kept as its start value and as what a child area or the spatial fit takes from it.
 
 Speed: the likelihood and its derivatives are sums of ``f(boys_i + a)``, ``f(girls_i + b)``,
 ``f(n_i + M)``, so each pool's cells are compressed once into histograms of distinct
@@ -24,7 +26,7 @@ All pools run in one vectorised Newton loop (``np.bincount`` per pool).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import special
@@ -249,17 +251,18 @@ def _log_prior(om: np.ndarray) -> np.ndarray:
     return om - 1.5 * np.logaddexp(0.0, om)
 
 
-def precision_grid(ll_fn, left, right, size=N_GRID):
+def precision_grid(ll_fn, left, right, size=N_GRID, log_prior=_log_prior):
     """Grid over log M on [left, right] per pool and normalised weights (pools x size).
 
-    Weight = likelihood ``ll_fn(M)`` (per pool, mu fixed) x prior x trapezoid width.
+    Weight = likelihood ``ll_fn(M)`` (per pool, mu fixed) x prior ``log_prior(log M)``
+    (pools x size) x trapezoid width.
     """
     t = np.linspace(0.0, 1.0, size)
     om = left[:, None] + (right - left)[:, None] * t[None, :]
     ll = np.stack([ll_fn(np.exp(om[:, k])) for k in range(size)], axis=1)
     trap = np.full(size, 1.0)
     trap[[0, -1]] = 0.5
-    logw = ll + _log_prior(om) + np.log(trap)[None, :]
+    logw = ll + log_prior(om) + np.log(trap)[None, :]
     w = np.exp(logw - logw.max(axis=1, keepdims=True))
     return om, ll, w / w.sum(axis=1, keepdims=True)
 
@@ -272,25 +275,103 @@ def _sd_log_precision(h11, h22, h12):
     return np.sqrt(np.minimum(var, 1e6))
 
 
+NEGLIGIBLE = 1e-12  # a grid point of lower weight in a pool is dropped, in that pool only
+
+
+def pool_weights(w: np.ndarray) -> np.ndarray:
+    """Grid weights with the negligible points of each pool set to zero.
+
+    The decision is per pool (row), so a pool's result never depends on the other pools
+    in the same call (no look-ahead through unrelated pools, issue 3).
+    """
+    return np.where(w > NEGLIGIBLE, w, 0.0)
+
+
+@dataclass
+class Mixture:
+    """Posterior of each cell's share of boys: sum_k w[row, k] Beta(A_ik, B_ik).
+
+    Component k is the conjugate posterior under precision ``M[row, k]`` and prior mean
+    ``prior_mean`` (per cell), with the variance of the prior mean ``var_mean`` added to first
+    order (weight ``(M / (M + n))^2``; Kass & Steffey 1989) and then matched by a Beta.
+    ``row`` is the cell's pool row in ``M`` and ``w`` (rows x K).  ``A``, ``B``: the single
+    Beta with the mixture's mean and variance (the start of the exact summaries, and what
+    a child or the spatial fit takes from this posterior).
+    """
+
+    y: np.ndarray
+    n: np.ndarray
+    row: np.ndarray
+    prior_mean: np.ndarray
+    var_mean: np.ndarray
+    M: np.ndarray
+    w: np.ndarray
+    A: np.ndarray | None = None
+    B: np.ndarray | None = None
+    _pack: tuple | None = field(default=None, repr=False, compare=False)
+
+    def _packed(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per row: grid columns with weight > 0 first (stable), and how many there are."""
+        if self._pack is None:
+            active = self.w > 0
+            self._pack = (np.argsort(~active, axis=1, kind="stable"), active.sum(axis=1))
+        return self._pack
+
+    def widths(self) -> np.ndarray:
+        """Number of components of positive weight of each cell."""
+        return self._packed()[1][self.row]
+
+    def components(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(A, B, weight), each (len(idx) x k), for the cells ``idx``: only the components
+        of positive weight, k the largest count among these cells (the rest padded with
+        zero-weight components), so cells sorted by :meth:`widths` waste little work."""
+        r = self.row[idx]
+        cols, count = self._packed()
+        cols = cols[r, :max(int(count[r].max(initial=1)), 1)]
+        M = np.take_along_axis(self.M[r], cols, axis=1)
+        W = np.take_along_axis(self.w[r], cols, axis=1)
+        n, y = self.n[idx][:, None], self.y[idx][:, None]
+        tot = M + n
+        m = (self.prior_mean[idx][:, None] * M + y) / tot
+        shrink = M / tot
+        var = m * (1 - m) / (tot + 1) + shrink * shrink * self.var_mean[idx][:, None]
+        A, B = matched_beta(m, np.maximum(var, 1e-300))
+        return A, B, W
+
+    def moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and variance of each cell's share under the mixture."""
+        return mix_moments(self.y, self.n, self.row, self.prior_mean, self.M, self.w,
+                           self.var_mean)
+
+
 def mix_moments(y, n, g, prior_mean, M_grid, w, var_mean):
     """Mean and variance of p_i averaged over the M grid.
 
     ``prior_mean`` per cell; ``M_grid``, ``w`` (pools x K); ``var_mean`` per cell: variance
     of the prior mean, propagated to first order with weight ``(M / (M + n))^2``.
-    Grid points whose weight is below 1e-12 in every pool are skipped.
+    Weights below ``NEGLIGIBLE`` count as zero, pool by pool (:func:`pool_weights`).
     """
-    used = np.flatnonzero(np.max(w, axis=0) > 1e-12)
+    w = pool_weights(w)
+    active = w > 0
+    cols = np.argsort(~active, axis=1, kind="stable")  # per pool: its grid points in use first
+    count = active.sum(axis=1)
 
     def chunk(y, n, g, prior_mean, var_mean):
         m1 = np.zeros(y.size)
         m2 = np.zeros(y.size)
-        for k in used:
-            M, wk = M_grid[g, k], w[g, k]
-            tot = M + n
-            m = (prior_mean * M + y) / tot
+        need = count[g]
+        sel = np.arange(y.size)
+        for j in range(int(need.max(initial=0))):
+            if j and j >= need[sel].min(initial=0):  # only the cells whose pool has a j-th point
+                sel = sel[need[sel] > j]
+            gs = g[sel]
+            k = cols[gs, j]
+            M, wk, ns = M_grid[gs, k], w[gs, k], n[sel]
+            tot = M + ns
+            m = (prior_mean[sel] * M + y[sel]) / tot
             shrink = M / tot
-            m1 += wk * m
-            m2 += wk * (m * (1 - m) / (tot + 1) + m * m + shrink * shrink * var_mean)
+            m1[sel] += wk * m
+            m2[sel] += wk * (m * (1 - m) / (tot + 1) + m * m + shrink * shrink * var_mean[sel])
         return m1, np.maximum(m2 - m1 * m1, 1e-300)
 
     return by_chunks(chunk, y, n, g, prior_mean, var_mean)
@@ -302,10 +383,46 @@ def matched_beta(mean, var):
     return mean * total, (1 - mean) * total
 
 
-def eb_posterior(y, n, g, n_pools):
-    """Posterior Beta(A, B) per cell (hyperparameter-integrated) and the MML fit per pool."""
+def _with_jeffreys(mix: Mixture, ok_cell: np.ndarray) -> Mixture:
+    """Cells of unpoolable pools get their own row: M = 1 at weight 1, prior mean 1/2,
+    i.e. exactly Jeffreys' Beta(boys + 1/2, girls + 1/2)."""
+    K = mix.M.shape[1]
+    M = np.vstack([mix.M, np.full((1, K), 2 * JEFFREYS)])
+    w = np.vstack([mix.w, np.eye(1, K)])
+    jeff = M.shape[0] - 1
+    row = np.where(ok_cell, mix.row, jeff)
+    prior_mean = np.where(ok_cell, mix.prior_mean, 0.5)
+    var_mean = np.where(ok_cell, mix.var_mean, 0.0)
+    return Mixture(mix.y, mix.n, row, prior_mean, var_mean, M, w)
+
+
+def _finish(mix: Mixture) -> Mixture:
+    mean, var = mix.moments()
+    mix.A, mix.B = matched_beta(mean, var)
+    return mix
+
+
+EB_PRIORS = ("mml", "moments")
+
+
+def eb_mixture(y, n, g, n_pools, prior="mml", integrate=True):
+    """Posterior mixture per cell and the prior fit per pool.
+
+    ``prior="mml"`` (default): marginal maximum likelihood; ``"moments"``: the moment
+    estimate of :func:`fit_moments` (no likelihood ascent).  ``integrate=False`` plugs the
+    fitted M in (one component per cell, no uncertainty of mu): with ``prior="moments"``
+    this is the estimator of ``spdep::EBest(family="binomial")`` wherever the moment
+    variance is positive and M below its cap N_g (EBest neither clips nor caps).
+    """
     data = compress(y, n, g, n_pools)
-    fit = fit_mml(data, fit_moments(y, n, g, n_pools))
+    start = fit_moments(y, n, g, n_pools)
+    fit = fit_mml(data, start) if prior == "mml" else start
+    ok = fit.ok[g]
+    if not integrate:
+        M = fit.M[:, None]
+        mix = Mixture(y, n, g, fit.mu[g], np.zeros(y.size), M, np.ones_like(M))
+        fit.M_mix = fit.M.copy()
+        return _finish(_with_jeffreys(mix, ok)), fit
     _, h11, h22, h12 = _score_hessian(data, fit.mu, fit.M)
     N = data.births.sum(lambda x: x, np.zeros(n_pools))
     lo, hi = np.zeros(n_pools) + np.log(M_MIN), np.log(np.maximum(N, M_MIN))
@@ -317,18 +434,32 @@ def eb_posterior(y, n, g, n_pools):
     with np.errstate(divide="ignore"):
         var_theta = np.where(h11 < 0, -1.0 / h11, 0.0)
     var_mu = (fit.mu * (1 - fit.mu)) ** 2 * var_theta
-    mean, var = mix_moments(y, n, g, fit.mu[g], np.exp(om), w, var_mu[g])
-    A, B = matched_beta(mean, var)
     fit.M_mix = np.exp(np.sum(w * om, axis=1))
-    ok = fit.ok[g]
-    A = np.where(ok, A, JEFFREYS + y)
-    B = np.where(ok, B, JEFFREYS + n - y)
-    return A, B, fit
+    mix = Mixture(y, n, g, fit.mu[g], var_mu[g], np.exp(om), pool_weights(w))
+    return _finish(_with_jeffreys(mix, ok)), fit
+
+
+def eb_posterior(y, n, g, n_pools, prior="mml", integrate=True):
+    """Beta(A, B) per cell with the posterior mixture's mean and variance, and the fit."""
+    mix, fit = eb_mixture(y, n, g, n_pools, prior, integrate)
+    return mix.A, mix.B, fit
 
 
 # --- hierarchical: prior mean per cell from the parent's posterior -----------------------
 
 TREE_GRID = 41  # grid points over log M in [log M_MIN, log N_g] for the tree precision
+TREE_SD_U = 0.05      # logit sd of areas around their parent: ~5 SRB points at SRB 105 ...
+TREE_SD_ALPHA = 0.01  # ... exceeded with prior probability 1 %
+TREE_SD_RATE = -np.log(TREE_SD_ALPHA) / TREE_SD_U
+
+
+def tree_log_prior(om: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """log prior density in log M of the tree precision: an exponential (PC) prior on the
+    between-area sd of the logit, sd = 1 / sqrt(spread (M + 1)) (``spread`` = m (1 - m) of
+    the prior means, per pool), with rate TREE_SD_RATE; it is the uniform-on-sd prior of
+    :func:`_log_prior` (the Jacobian) times exp(-rate sd)."""
+    sd = np.exp(-0.5 * np.logaddexp(0.0, om)) / np.sqrt(spread)[:, None]
+    return _log_prior(om) - TREE_SD_RATE * sd
 
 
 def tree_posterior(y, n, g, n_pools, parent_mean, parent_var):
@@ -337,9 +468,12 @@ def tree_posterior(y, n, g, n_pools, parent_mean, parent_var):
     One precision ``M`` per pool, integrated over a grid of ``log M`` on ``[M_MIN, N_g]``
     with the prior of :func:`_log_prior` and the normal approximation to the beta-binomial
     likelihood, ``E p_hat_i = m_i``, ``Var p_hat_i = m_i (1 - m_i) (n_i + M) / (n_i (1 + M))``
-    (Williams 1982, Appl Stat 31:144): per pool it needs only sums over distinct birth
-    counts, so every grid point is cheap.  The parent's posterior variance enters as the
-    uncertainty of the prior mean.  Returns (A, B, clipped per pool).
+    (Williams 1982, Appl Stat 31:144), plus the variance of the parent's estimate: per pool
+    it needs only sums over distinct birth counts, so every grid point is cheap.  The
+    parent's posterior variance enters as the uncertainty of the prior mean.  Returns
+    (posterior Mixture, clipped per pool): clipped where the likelihood peaks at the
+    precision cap ``M = N_g`` (between-area variance around the parents estimated at zero;
+    the integration still spreads M below the cap).
     """
     births = _margin(n, g, n_pools)
     has = n > 0
@@ -352,19 +486,36 @@ def tree_posterior(y, n, g, n_pools, parent_mean, parent_var):
     N = _sum(g, n, n_pools)
     lo, hi = np.full(n_pools, np.log(M_MIN)), np.log(np.maximum(N, M_MIN))
 
+    # The residual p_hat_i - m_i also carries the error of the parent's estimate, variance
+    # parent_var_i, independent of the child's data (leave-one-out parent): it enters the
+    # residual variance here so that M measures between-area variance only and the
+    # parent's uncertainty is counted once (in the posterior, below).  Per pool its share of
+    # m (1 - m) is averaged (parents of one level hold similar births), which keeps the
+    # sums over distinct birth counts.
+    rel = np.where(has, parent_var / (parent_mean * (1 - parent_mean)), 0.0)
+    ratio = _sum(g, rel, n_pools) / np.maximum(_sum(g, has.astype(float), n_pools), 1.0)
+
+    # Weakly informative prior on the between-area sd around the parents (PC prior,
+    # Simpson et al. 2017, Stat Sci 32:1): sd_logit = 1 / sqrt(m (1 - m) (M + 1)) is
+    # Exponential with P(sd_logit > TREE_SD_U) = TREE_SD_ALPHA.  See tree_log_prior.
+    spread = _sum(g, np.where(has, parent_mean * (1 - parent_mean), 0.0), n_pools)
+    spread = np.where(spread > 0, spread / np.maximum(_sum(g, has.astype(float), n_pools), 1.0), 0.25)
+
+    def log_prior(om):
+        return tree_log_prior(om, spread)
+
     def ll_fn(M):
-        Mg = M[births.g]
-        return -0.5 * (_sum(births.g, births.count * np.log(births.value + Mg) + (1 + Mg) * C
-                            / (births.value + Mg), n_pools) - births.total * np.log1p(M))
+        Mg, value = M[births.g], births.value
+        f = (value + Mg) / (value * (1 + Mg)) + ratio[births.g]
+        return -0.5 * _sum(births.g, births.count * np.log(f) + C / (value * f), n_pools)
 
     # coarse grid over the whole range, then N_GRID points where the weight is not negligible
-    om, ll, w = precision_grid(ll_fn, lo, hi, TREE_GRID)
+    om, ll, w = precision_grid(ll_fn, lo, hi, TREE_GRID, log_prior)
     clipped = (np.argmax(ll, axis=1) == TREE_GRID - 1) & (births.total >= 2)
     keep = w > 1e-12 * w.max(axis=1, keepdims=True)
     step = (hi - lo) / (TREE_GRID - 1)
     left = np.maximum(lo, np.where(keep, om, np.inf).min(axis=1) - step)
     right = np.minimum(hi, np.where(keep, om, -np.inf).max(axis=1) + step)
-    om, _, w = precision_grid(ll_fn, left, right)
-    mean, var = mix_moments(y, n, g, parent_mean, np.exp(om), w, parent_var)
-    A, B = matched_beta(mean, var)
-    return A, B, clipped
+    om, _, w = precision_grid(ll_fn, left, right, N_GRID, log_prior)
+    mix = Mixture(y, n, g, parent_mean, parent_var, np.exp(om), pool_weights(w))
+    return _finish(mix), clipped

@@ -1,44 +1,46 @@
-"""BYM2 spatial smoothing on the logit scale by a Laplace approximation (internal).
+"""BYM2 spatial smoothing of the share of boys on the logit scale (internal).
 
-Model per pool and connected component (Riebler et al. 2016, Stat Methods Med Res 25:1145)::
+``spatial_posterior`` groups pools by their set of areas (a *structure*), splits each
+structure's graph into connected components, and fits every component whole: its own
+intercept and sum-to-zero constraint; hyperparameters (sigma, phi) per pool at the mode of
+their Laplace-approximate posterior, then integrated out on a 5 x 5 grid of Laplace fits
+(``models.smoothing_spatial_fit``; exact sparse algebra in ``models.smoothing_spatial_blocks``).
+No tiling: a component of any size is one system.
 
-    boys_i ~ Binomial(n_i, expit(eta_i)),  eta_i = beta_c + b_i,
-    b = sigma (sqrt(1 - phi) v + sqrt(phi) u*),  v ~ N(0, I),  u* scaled ICAR, sum(u*) = 0,
-    beta_c ~ N(logit mu_pool, 1)  (one intercept per component).
+Fallbacks (cells flagged; ``models.smoothing`` then reports the beta-binomial EB estimate):
+an island (an area without neighbours among its pool's areas), an unpoolable pool, a
+non-converged fit, and every cell when no neighbour pairs were given at all (one message).
 
-The prior covariance of eta is diagonal in the eigenbasis U of the component's graph
-Laplacian L (eigenvalues rho): ``sigma^2 ((1 - phi) + phi / (s rho_k))`` for the non-constant
-eigenvectors (s = geometric mean of diag(L^+), the BYM2 scaling, Sorbye & Rue 2014), and
-``sigma^2 (1 - phi) + m`` along the constant one (intercept).  With ``S = U diag(sqrt(lambda))``
-the Newton step of the Laplace approximation (Rue, Martino & Chopin 2009) is
-``x = S (I + S' D S)^{-1} S' r`` and the posterior covariance is ``S (I + S' D S)^{-1} S'``,
-all batched over pools with numpy (dense m x m per component; components larger than
-``WHOLE`` areas are cut into tiles of at most TILE_CORE core areas plus a one-ring halo, each tile
-with its own intercept).
-
-Hyperparameters are plugged in (empirical Bayes, like INLA's ``int.strategy = "eb"``):
-sigma^2 from the beta-binomial MML precision of the pool, ``1 / ((M + 1) mu (1 - mu))``
-(delta method); phi by moments from neighbour differences of the empirical logits,
-``E (z_i - z_j)^2 = sigma^2 (2 (1 - phi) + phi r_ij / s) + se_i^2 + se_j^2`` with r_ij the
-effective resistance of edge ij, clipped to [PHI_MIN, PHI_MAX].
-The posterior of eta_i is Gaussian: SRB mean ``100 exp(eta + var / 2)``, interval
-``100 exp(eta -+ z sd)``, ``prob_above = Phi((eta - log(level / 100)) / sd)``.
+With (sigma, phi) integrated out the posterior of eta_i is a Gaussian mixture; its SRB mean,
+equal-tailed interval and ``prob_above`` come from ``models.smoothing_spatial_mixture``.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 from scipy import sparse, special
 from scipy.sparse import csgraph
 
-WHOLE = 300        # components up to this many areas are fitted whole (exact Laplace)
-TILE_CORE = 64     # larger ones: tiles of at most this many core areas plus a one-ring halo
-CHUNK_BYTES = 2.0e8  # memory per batched block of pools
-PHI_MIN, PHI_MAX = 0.02, 0.98
-INTERCEPT_SD = 1.0   # prior sd of a component's intercept around the pooled logit
-MAX_NEWTON = 50
-NEWTON_TOL = 1e-7
+from models.smoothing_spatial_fit import (
+    Component,
+    component,
+    fit_hyper,
+    integration_nodes,
+    laplace_fit,
+)
+
+# The former tiled eigenbasis step, re-exported only for an old test in
+# tests/models/test_smoothing.py (see models/smoothing_spatial_legacy.py); not used here.
+from models.smoothing_spatial_legacy import _laplace, _posterior_op, _prior_sd, _units  # noqa: F401,E402
+from models.smoothing_spatial_mixture import mixture_summary
+
+CHUNK_BYTES = 1.0e8  # memory of the block factors per batch of pools (per thread)
+WORKERS = 2          # threads over chunks of pools (the machine has 2 cores)
+NO_EDGES = ('method "spatial" got no neighbour pairs (set the configuration key '
+            '[data] adjacency to an adjacency.csv): every cell uses the beta-binomial EB estimate')
 
 
 @dataclass
@@ -49,6 +51,8 @@ class SpatialOut:
     prob: np.ndarray
     fallback: np.ndarray
     messages: list[str]
+    sigma: np.ndarray   # per pool (dense pool index): fitted sigma (logit scale), NaN if none
+    phi: np.ndarray     # per pool: fitted BYM2 mixing phi, NaN if none
 
 
 def check_edges(area, edges, g, size):
@@ -82,164 +86,92 @@ def check_edges(area, edges, g, size):
 
 
 @dataclass
-class _Unit:
-    """A dense block: areas (global ids), which are core, eigenbasis and edge geometry."""
+class _Cells:
+    """Per-cell summaries being filled in (SRB scale), fallback flags, per-pool (sigma, phi)."""
 
-    areas: np.ndarray
-    core: np.ndarray
-    rho: np.ndarray
-    U: np.ndarray
-    scale: float
-    ei: np.ndarray
-    ej: np.ndarray
-    resist: np.ndarray
-    outer: np.ndarray  # (m, m * m): row i = vec(u_i u_i'), u_i the i-th row of U
-
-
-def _bisect(nodes: np.ndarray, adj: sparse.csr_matrix) -> list[np.ndarray]:
-    """Cut a connected node set into compact parts of <= TILE nodes (BFS-distance halves)."""
-    if nodes.size <= TILE_CORE:
-        return [nodes]
-    sub = adj[nodes][:, nodes]
-    far = int(csgraph.breadth_first_order(sub, 0, return_predecessors=False)[-1])
-    dist = csgraph.shortest_path(sub, unweighted=True, indices=far)
-    order = np.lexsort((np.arange(nodes.size), dist))
-    half = nodes.size // 2
-    return _bisect(nodes[order[:half]], adj) + _bisect(nodes[order[half:]], adj)
-
-
-def _make_unit(areas: np.ndarray, core: np.ndarray, adj: sparse.csr_matrix) -> _Unit:
-    sub = adj[areas][:, areas].tocoo()
-    lap = csgraph.laplacian(sub.astype(float)).toarray()
-    rho, U = np.linalg.eigh(lap)
-    rho[0] = 0.0  # the constant vector (component is connected)
-    U[:, 0] = 1.0 / np.sqrt(areas.size)
-    inv = np.zeros_like(rho)
-    inv[1:] = 1.0 / rho[1:]
-    lplus = (U * inv) @ U.T
-    scale = float(np.exp(np.mean(np.log(np.diag(lplus)))))
-    upper = sub.row < sub.col
-    ei, ej = sub.row[upper], sub.col[upper]
-    resist = lplus[ei, ei] + lplus[ej, ej] - 2 * lplus[ei, ej]
-    outer = (U[:, :, None] * U[:, None, :]).reshape(areas.size, -1)
-    return _Unit(areas, core, rho, U, scale, ei, ej, resist, outer)
-
-
-def _units(areas: np.ndarray, adj: sparse.csr_matrix) -> tuple[list[_Unit], np.ndarray]:
-    """Dense units for the induced graph on ``areas``; also the singleton (island) areas."""
-    sub = adj[areas][:, areas]
-    ncomp, lab = csgraph.connected_components(sub, directed=False)
-    units, islands = [], []
-    for c in range(ncomp):
-        comp = np.flatnonzero(lab == c)
-        if comp.size == 1:
-            islands.append(areas[comp[0]])
-            continue
-        parts = [comp] if comp.size <= WHOLE else _bisect(comp, sub)
-        for part in parts:
-            ext = np.union1d(part, sub[part].indices) if len(parts) > 1 else part
-            k, lab2 = csgraph.connected_components(sub[ext][:, ext], directed=False)
-            for c2 in range(k):
-                piece = ext[lab2 == c2]
-                core = np.isin(piece, part)
-                if core.any():
-                    units.append(_make_unit(areas[piece], core, adj))
-    return units, np.asarray(islands, np.int64)
-
-
-# --- batched Laplace fit -------------------------------------------------------------------
-
-def _prior_sd(unit: _Unit, sig2: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """sqrt of the prior covariance eigenvalues, (pools x m)."""
-    m = unit.rho.size
-    inv = np.zeros(m)
-    inv[1:] = 1.0 / (unit.scale * unit.rho[1:])
-    lam = sig2[:, None] * ((1 - phi)[:, None] + phi[:, None] * inv[None, :])
-    lam[:, 0] = sig2 * (1 - phi) + m * INTERCEPT_SD**2
-    return np.sqrt(lam)
-
-
-def _posterior_op(unit, sq, d):
-    """B = diag(sq) (I + diag(sq) U' D U diag(sq))^{-1} diag(sq) in the eigenbasis, batched.
-
-    ``U' D U = sum_i d_i u_i u_i'`` is one matrix product with the unit's ``outer`` table.
-    """
-    m = unit.U.shape[0]
-    UtDU = (d @ unit.outer).reshape(-1, m, m)
-    W = sq[:, :, None] * UtDU * sq[:, None, :] + np.eye(m)[None]
-    return sq[:, :, None] * np.linalg.inv(W) * sq[:, None, :]
-
-
-def _laplace(y, n, x0, sig2, phi, mu0, unit):
-    """Mode and marginal variance of eta - mu0 for a batch of pools on one unit.
-
-    Fixed-point (quasi-Newton) iteration ``x = (Q + D0)^{-1} (D0 x + y - n p(x))`` with the
-    Hessian D0 = n p (1 - p) frozen at the start (the EB posterior share): its fixed point
-    is the exact mode.  The covariance ``U B U'`` also uses D0 instead of D at the mode;
-    the start is within ~0.01 of the mode on the share scale, so D moves by a few % and the
-    variances by ~1e-3 relatively or less (tested against the refreshed Hessian).  One
-    inversion per pool and unit instead of two: half the cost of the fit.
-    """
-    U = unit.U
-    sq = _prior_sd(unit, sig2, phi)
-    x = x0.copy()
-    p = special.expit(mu0[:, None] + x)
-    d = n * p * (1 - p)
-    B = _posterior_op(unit, sq, d)
-    step = np.full(x.shape[0], np.inf)
-    for _ in range(MAX_NEWTON):
-        p = special.expit(mu0[:, None] + x)
-        r = d * x + (y - n * p)
-        xn = ((B @ (r @ U)[:, :, None])[:, :, 0]) @ U.T
-        step = np.max(np.abs(xn - x), axis=1)
-        x = xn
-        if np.all(step < NEWTON_TOL):
-            break
-    var = B.reshape(B.shape[0], -1) @ unit.outer.T
-    return x, var, (step < NEWTON_TOL) & np.all(np.isfinite(x), axis=1)
-
-
-def _phi_moments(units, cellmats, y, n, sig2):
-    """Moment estimate of the BYM2 mixing phi per pool from neighbour logit differences."""
-    num = np.zeros(sig2.size)
-    cnt = np.zeros(sig2.size)
-    res = np.zeros(sig2.size)
-    for unit, cells in zip(units, cellmats, strict=True):
-        yy, nn = y[cells], n[cells]
-        z = np.log((yy + 0.5) / (nn - yy + 0.5))
-        se2 = 1.0 / (yy + 0.5) + 1.0 / (nn - yy + 0.5)
-        i, j = unit.ei, unit.ej
-        num += np.sum((z[:, i] - z[:, j]) ** 2 - se2[:, i] - se2[:, j], axis=1)
-        cnt += i.size
-        res += np.sum(unit.resist) / unit.scale
-    with np.errstate(invalid="ignore", divide="ignore"):
-        phi = (2 * cnt - num / sig2) / (2 * cnt - res)
-    return np.clip(np.nan_to_num(phi, nan=0.5), PHI_MIN, PHI_MAX)
-
-
-def _fit_structure(units, cellmats, y, n, hyper, out):
-    """Fit every unit for the pools sharing one area set; write core cells of ``out``."""
-    mu0, sig2, x_start = hyper
-    phi = _phi_moments(units, cellmats, y, n, sig2)
-    for unit, cells in zip(units, cellmats, strict=True):
-        m = unit.rho.size
-        step = max(1, int(CHUNK_BYTES // (8 * 6 * m * m)))
-        for s in range(0, cells.shape[0], step):
-            c = cells[s:s + step]
-            sl = slice(s, s + step)
-            x, var, conv = _laplace(y[c], n[c], x_start[c] - mu0[sl, None], sig2[sl], phi[sl],
-                                    mu0[sl], unit)
-            core = c[:, unit.core]
-            out.eta[core] = (x + mu0[sl, None])[:, unit.core]
-            out.var[core] = var[:, unit.core]
-            out.bad[core] = ~conv[:, None]
-
-
-@dataclass
-class _Latent:
-    eta: np.ndarray
-    var: np.ndarray
+    mean: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    prob: np.ndarray
     bad: np.ndarray
+    sigma: np.ndarray
+    phi: np.ndarray
+
+
+def _components(areas: np.ndarray, adj: sparse.csr_matrix) -> tuple[list[Component], np.ndarray]:
+    """Connected components (>= 2 areas) of the graph induced on ``areas``; and islands.
+
+    Each component's columns are put in breadth-first order; components whose adjacency is
+    then identical share one ``Component`` (one batch), e.g. the demo's rings of villages.
+    """
+    sub = adj[areas][:, areas].tocsr()
+    ncomp, lab = csgraph.connected_components(sub, directed=False)
+    groups: dict[bytes, list[np.ndarray]] = {}
+    islands = []
+    for c in range(ncomp):
+        cols = np.flatnonzero(lab == c)
+        if cols.size == 1:
+            islands.append(areas[cols[0]])
+            continue
+        local = sub[cols][:, cols].tocsr()
+        start = int(csgraph.breadth_first_order(local, 0, return_predecessors=False)[-1])
+        cols = cols[csgraph.breadth_first_order(local, start, return_predecessors=False)]
+        local = sub[cols][:, cols].tocoo()
+        key = np.concatenate([[cols.size], local.row, local.col]).astype(np.int64).tobytes()
+        groups.setdefault(key, []).append(cols)
+    comps = []
+    for members in groups.values():
+        first = members[0]
+        comps.append(component(np.stack(members), sub[first][:, first].tocsr()))
+    return comps, np.asarray(islands, np.int64)
+
+
+def _chunk_size(comps: list[Component]) -> int:
+    per_pool = sum(sum(v.size**2 for v in c.graph.levels) * 3 * 8 * c.count for c in comps)
+    return max(1, int(CHUNK_BYTES // max(per_pool, 1)))
+
+
+def _fit_structure(comps, rows, pools, y, n, start, out, summary):
+    """Fit every component for the pools (rows = cell index per pool x area column).
+
+    Chunks of pools are independent and write disjoint cells, so WORKERS threads share
+    them (the batched LAPACK and matmul calls release the GIL); results do not depend on
+    the order.
+    """
+    chunk = _chunk_size(comps)
+    slices = [slice(s, s + chunk) for s in range(0, pools.size, chunk)]
+    task = partial(_fit_chunk, comps, rows, pools, y, n, start, out, summary)
+    if len(slices) == 1:
+        task(slices[0])
+        return
+    with ThreadPoolExecutor(WORKERS) as executor:
+        list(executor.map(task, slices))
+
+
+def _fit_chunk(comps, rows, pools, y, n, start, out, summary, sl):
+    mu0, sig2_start, x_start = start
+    data = []
+    for comp in comps:
+        cells = rows[sl][:, comp.cols].reshape(-1, comp.cols.shape[1])  # pool-major rows
+        x0 = x_start[cells]
+        p0 = special.expit(x0)
+        data.append((y[cells], n[cells], x0, n[cells] * p0 * (1 - p0),
+                     np.repeat(mu0[sl], comp.count)))
+    theta0 = np.stack([0.5 * np.log(sig2_start[sl]), np.zeros(sig2_start[sl].size)], 1)
+    theta, f_hat, hess = fit_hyper(comps, data, theta0)
+    out.sigma[pools[sl]], out.phi[pools[sl]] = np.exp(theta[:, 0]), special.expit(theta[:, 1])
+    nodes, weights = integration_nodes(theta, f_hat, hess, comps, data)
+    for comp, (yy, nn, x0, d0, m0) in zip(comps, data, strict=True):
+        fits = [laplace_fit(comp, yy, nn, x0, d0, m0, np.repeat(np.exp(2 * t[:, 0]), comp.count),
+                            np.repeat(special.expit(t[:, 1]), comp.count)) for t in nodes]
+        mode, var, ok = (np.stack(parts) for parts in zip(*fits, strict=True))
+        cells = rows[sl][:, comp.cols].reshape(-1, comp.cols.shape[1])
+        good = ok.all(0)
+        out.bad[cells] = ~good[:, None]
+        var = np.where(good[None, :, None], var, 1.0)
+        mode = np.where(good[None, :, None], mode, 0.0)
+        out.mean[cells], out.lo[cells], out.hi[cells], out.prob[cells] = summary(
+            np.repeat(weights, comp.count, axis=0), mode, var)
 
 
 def _structures(g, area):
@@ -260,41 +192,44 @@ def _structures(g, area):
 def spatial_posterior(y, n, g, area, edges, prior, alert_level, confidence) -> SpatialOut:
     """Laplace-approximate BYM2 posterior for every cell; islands and failures flagged.
 
-    ``prior`` = (mu, M, ok) per pool from the beta-binomial MML fit and the cells' EB
-    posterior share (the Newton start).
+    ``prior`` = (mu, M, ok, share0): per pool the beta-binomial mean and precision (sigma's
+    start, ``1 / ((M + 1) mu (1 - mu))`` by the delta method) and whether the pool is
+    poolable; per cell the EB posterior share (the start of the fit).
     """
     mu, M, ok, share0 = prior
+    n_pools = mu.size
+    out = _Cells(*(np.full(y.size, v) for v in (100.0, 90.0, 110.0, 0.5)),
+                 np.ones(y.size, bool), np.full(n_pools, np.nan), np.full(n_pools, np.nan))
+    if len(edges) == 0:
+        return _finish(out, [NO_EDGES])
     n_areas = int(max(area.max(initial=0), edges.max(initial=0))) + 1
     adj = sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])),
                             shape=(n_areas, n_areas)).tocsr()
     adj = ((adj + adj.T) > 0).astype(float).tocsr()
-    lat = _Latent(np.zeros(y.size), np.ones(y.size), np.ones(y.size, bool))
     mu0 = special.logit(mu)
     sig2 = 1.0 / ((M + 1.0) * mu * (1 - mu))
     x_start = special.logit(share0)
     messages: list[str] = []
     for areas, pools, cell_rows in _structures(g, area).values():
         pools = np.asarray(pools)
-        rows = np.stack(cell_rows)  # pools x areas, columns in sorted area order
-        units, islands = _units(areas, adj)
+        comps, islands = _components(areas, adj)
         if islands.size:
             messages.append(f"islands (no neighbour in the pool; EB used): areas "
                             f"{islands[:20].tolist()}")
         keep = ok[pools]
-        if not units or not keep.any():
+        if not comps or not keep.any():
             continue
-        cellmats = [rows[keep][:, np.searchsorted(areas, u.areas)] for u in units]
-        hyper = (mu0[pools[keep]], sig2[pools[keep]], x_start)
-        _fit_structure(units, cellmats, y, n, hyper, lat)
-    return _summarise(lat, alert_level, confidence, messages)
+        rows = np.stack(cell_rows)[keep]  # pools x areas, columns in sorted area order
+        pk = pools[keep]
+        _fit_structure(comps, rows, pk, y, n, (mu0[pk], sig2[pk], x_start), out,
+                       partial(mixture_summary, alert_level=alert_level, confidence=confidence))
+    return _finish(out, messages)
 
 
-def _summarise(lat: _Latent, alert_level, confidence, messages) -> SpatialOut:
-    z = special.ndtri(0.5 + confidence / 2.0)
-    bad = lat.bad | ~np.isfinite(lat.eta) | ~(lat.var > 0)
-    eta = np.where(bad, 0.0, lat.eta)
-    sd = np.sqrt(np.where(bad, 1.0, lat.var))
-    mean = 100.0 * np.exp(eta + 0.5 * sd * sd)
-    lo, hi = 100.0 * np.exp(eta - z * sd), 100.0 * np.exp(eta + z * sd)
-    prob = special.ndtr((eta - np.log(alert_level / 100.0)) / sd)
-    return SpatialOut(mean, lo, hi, prob, bad, messages)
+def _finish(out: _Cells, messages) -> SpatialOut:
+    """Flag anything not finite (never NaN out); flagged cells get the EB estimate upstream."""
+    bad = out.bad | ~np.isfinite(out.mean) | ~np.isfinite(out.lo) | ~np.isfinite(out.hi) \
+        | ~np.isfinite(out.prob)
+    values = [np.where(bad, fill, v) for v, fill in
+              ((out.mean, 100.0), (out.lo, 90.0), (out.hi, 110.0), (out.prob, 0.5))]
+    return SpatialOut(*values, bad, messages, out.sigma, out.phi)

@@ -18,8 +18,6 @@ WeekOption = Annotated[str | None, typer.Option("--week", help="ISO week YYYY-Ww
 DistrictOption = Annotated[str | None, typer.Option("--district", help="one district's area code")]
 LanguageOption = Annotated[str | None, typer.Option("--language", help="zh or en (default: [report] language)")]
 
-# outcomes after which the command still succeeds
-_FINE = {"sent", "written", "already_sent", "waiting"}
 
 
 def _week(con, week: str | None) -> dt.date:
@@ -33,10 +31,17 @@ def _week(con, week: str | None) -> dt.date:
         raise fail(error, 1) from None
 
 
-def _language(language: str | None) -> str | None:
+def _language(language: str | None, settings) -> str:
+    """The report language: as asked (else the config's), English when no CJK font is found (one warning)."""
+    from reports.fonts import NO_CJK_FONT_WARNING, report_language
+
     if language not in (None, "zh", "en"):
         raise fail(ConfigError(f"--language {language!r}: expected zh or en"), 2)
-    return language
+    asked = language or settings.report.language
+    printable = report_language(asked)
+    if printable != asked:
+        errors.print(f"surveil: warning: {NO_CJK_FONT_WARNING}", markup=False, highlight=False, soft_wrap=True)
+    return printable
 
 
 def report(config: ConfigOption, week: WeekOption = None, district: DistrictOption = None,
@@ -44,13 +49,9 @@ def report(config: ConfigOption, week: WeekOption = None, district: DistrictOpti
            pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="also print the PDF (slower)")] = True) -> None:
     """Write each district's weekly report (HTML, PDF and a text summary)."""
     from pipeline.report_stage import iso_week_label, write_reports
-    from reports.fonts import cjk_family
 
     settings = settings_from(config)
-    language = _language(language)
-    if not cjk_family():
-        errors.print("surveil: warning: no CJK font found (Debian: fonts-noto-cjk); chart labels are in English",
-                     markup=False)
+    language = _language(language, settings)
     with open_database(settings, read_only=True) as con:
         week_start = _week(con, week)
         try:
@@ -67,20 +68,25 @@ def report(config: ConfigOption, week: WeekOption = None, district: DistrictOpti
 
 def email(config: ConfigOption, week: WeekOption = None, district: DistrictOption = None,
           dry_run: Annotated[bool, typer.Option("--dry-run", help="write .eml files instead of sending")] = False,
-          language: LanguageOption = None) -> None:
+          language: LanguageOption = None,
+          resend_unconfirmed: Annotated[bool, typer.Option(
+              "--resend-unconfirmed", help="send again the messages whose DATA reply was lost (check the relay first)")
+          ] = False) -> None:
     """E-mail each district's report for the week, at most once (the outbox remembers)."""
-    from pipeline.email_stage import deliver
+    from pipeline.email_stage import FINE_OUTCOMES, deliver
     from pipeline.report_stage import iso_week_label
 
     settings = settings_from(config)
-    language = _language(language)
+    language = _language(language, settings)
     with open_database(settings) as con:
         week_start = _week(con, week)
         try:
             deliveries = deliver(con, settings, week_start, now=dt.datetime.now(), dry_run=dry_run,
-                                 district_code=district, language=language)
+                                 district_code=district, language=language, resend_unconfirmed=resend_unconfirmed)
         except ConfigError as error:
             raise fail(error, 2) from None
+        except SurveilError as error:
+            raise fail(error, 1) from None
     table = Table(title=f"e-mail {iso_week_label(week_start)}{' (dry run)' if dry_run else ''}")
     for heading in ("district", "outcome", "detail"):
         table.add_column(heading)
@@ -91,9 +97,13 @@ def email(config: ConfigOption, week: WeekOption = None, district: DistrictOptio
     if unreached:
         errors.print(f"surveil: warning: no recipients configured for district {', '.join(unreached)}",
                      markup=False)
-    failed = [d for d in deliveries if d.outcome not in _FINE | {"no_recipients"}]
+    for delivery in deliveries:
+        if delivery.outcome == "sent_partly":
+            errors.print(f"surveil: warning: district {delivery.district_code}: the server {delivery.detail}",
+                         markup=False, highlight=False, soft_wrap=True)
+    failed = [d for d in deliveries if d.outcome not in FINE_OUTCOMES | {"no_recipients"}]
     if failed:
-        raise fail(SurveilError(f"{len(failed)} message(s) not delivered: "
+        raise fail(SurveilError(f"{len(failed)} message(s) not delivered to every recipient: "
                                 + "; ".join(f"{d.district_code} {d.outcome}" for d in failed)), 1)
 
 

@@ -8,12 +8,13 @@ lays the cells out as arrays.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import numpy as np
 import polars as pl
 
-from models.smoothing import SmoothedSRB, smooth_srb
+from models.smoothing import Note, SmoothedSRB, smooth_srb
 from models.srb import clopper_pearson_srb, srb_raw
 from pipeline.areas import AreaTree
 from pipeline.config import SurveillanceSettings
@@ -38,7 +39,8 @@ def empty_estimates() -> pl.DataFrame:
 def estimate_srb(
     counts: pl.DataFrame, tree: AreaTree, settings: SurveillanceSettings
 ) -> tuple[pl.DataFrame, SmoothedSRB]:
-    """srb_estimates rows (CONTRACT §4) from the dense window counts, and the smoother's notes."""
+    """srb_estimates rows (CONTRACT §4) from the dense window counts, and the smoother's
+    output with its messages naming area_code (or level), stratum and period_start."""
     boys = counts["boys"].to_numpy()
     girls = counts["girls"].to_numpy()
     raw_lo, raw_hi = clopper_pearson_srb(boys, girls)
@@ -50,9 +52,32 @@ def estimate_srb(
         pl.Series("srb_smoothed", smoothed.srb_smoothed),
         pl.Series("srb_lo", smoothed.srb_lo),
         pl.Series("srb_hi", smoothed.srb_hi),
-        pl.Series("prob_above", smoothed.prob_above),
+        # a weighted sum of tail probabilities can round to 1 + 2e-16: keep it a probability
+        pl.Series("prob_above", np.clip(smoothed.prob_above, 0.0, 1.0)),
     ).select(ESTIMATE_COLUMNS)
-    return rows, smoothed
+    return rows, dataclasses.replace(smoothed, messages=describe_notes(smoothed.notes, counts))
+
+
+def describe_notes(notes: tuple[Note, ...], counts: pl.DataFrame) -> tuple[str, ...]:
+    """The smoother's corner cases in the domain's words, one line each: how many cells
+    (or pools of one level, stratum and period) and the first, named by area_code or level,
+    stratum and period_start, e.g. ``smoothing: 12 cells: no pooling (...), e.g. area
+    440604001 parity_2 2025-12-22``."""
+    lines: list[str] = []
+    for note in sorted(notes, key=lambda n: n.per != "cell"):  # cell fallbacks first
+        if note.cells.size == 0:  # a note of the spatial fit, already in words
+            lines.append(f"smoothing: {note.text}")
+            continue
+        first = counts.row(int(note.cells[0]), named=True)
+        count = note.cells.size
+        if note.per == "pool":
+            what = "pool" if count == 1 else "pools"
+            example = f"level {first['level']} {first['stratum']} {first['period_start']}"
+        else:
+            what = "cell" if count == 1 else "cells"
+            example = f"area {first['area_code']} {first['stratum']} {first['period_start']}"
+        lines.append(f"smoothing: {count:,} {what}: {note.text}, e.g. {example}")
+    return tuple(lines)
 
 
 def smooth_cells(counts: pl.DataFrame, tree: AreaTree, settings: SurveillanceSettings) -> SmoothedSRB:

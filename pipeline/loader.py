@@ -35,7 +35,8 @@ class DeliveryOutcome:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     columns_dropped: tuple[str, ...] = ()
-    message: str = ""  # for refusals: "file:line: rule: detail"
+    message: str = ""  # for refusals: "file:line: rule: detail (data-quality gate failed: expectation)"
+    rule: str | None = None  # for refusals: the loader rule or the failed expectation
 
 
 @dataclass
@@ -86,6 +87,10 @@ _SMALL_FILE_BYTES = 8_000_000
 # The delivery gate: given the judged deliveries of a chunk, the refusals it decides,
 # path -> (rule, one-line reason). Supplied by pipeline/gate.py.
 DeliveryGate = Callable[[list["PendingDelivery"]], dict[Path, tuple[str, str]]]
+# Told of a file the loader refuses (unreadable, a missing column, mostly invalid rows);
+# returns the one-line reason to record. Supplied by pipeline/gate.py, which keeps the
+# refusal as a data-quality outcome; the loader itself knows no expectation.
+RefusalReporter = Callable[[Path, DeliveryRefused], str]
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,7 @@ class Loader:
     max_quarantine_share: float
     now: dt.datetime
     gate: DeliveryGate | None = None
+    report_refusal: RefusalReporter | None = None
     needs_rebuild: bool = False
     loaded_ids: list[int] = field(default_factory=list)
 
@@ -172,7 +178,8 @@ class Loader:
         _, status, rule, reason, loaded_at = seen
         if status == "loaded":
             return DeliveryOutcome(path, "unchanged")
-        return DeliveryOutcome(path, "refused_before", message=f"{reason} (refused on {loaded_at:%Y-%m-%d %H:%M})")
+        return DeliveryOutcome(path, "refused_before", message=f"{reason} (refused on {loaded_at:%Y-%m-%d %H:%M})",
+                               rule=rule)
 
     def _collect(self, path: Path, size: int, sha256: str, judged: Future[_JudgedDelivery],
                  pending: list[PendingDelivery]) -> DeliveryOutcome | None:
@@ -180,10 +187,13 @@ class Loader:
         try:
             batch = judged.result()
         except DeliveryRefused as refused:
-            where = f"{path}:{refused.line}" if refused.line else f"{path}"
-            message = f"{where}: {refused.rule}: {refused.detail}"
+            if self.report_refusal is not None:
+                message = self.report_refusal(path, refused)
+            else:
+                where = f"{path}:{refused.line}" if refused.line else f"{path}"
+                message = f"{where}: {refused.rule}: {refused.detail}"
             self._record_refusal(path, size, sha256, refused.rule, message)
-            return DeliveryOutcome(path, "refused", message=message)
+            return DeliveryOutcome(path, "refused", message=message, rule=refused.rule)
         pending.append(PendingDelivery(path, size, sha256, batch))
         return None
 
@@ -194,7 +204,7 @@ class Loader:
             if item.path in refusals:
                 rule, message = refusals[item.path]
                 self._record_refusal(item.path, item.size, item.sha256, rule, message)
-                outcomes.append(DeliveryOutcome(item.path, "refused", message=message))
+                outcomes.append(DeliveryOutcome(item.path, "refused", message=message, rule=rule))
                 continue
             self._commit(item.path, item.size, item.sha256, item.batch)
             batch = item.batch
@@ -217,6 +227,7 @@ class Loader:
             raise DeliveryRefused(
                 "mostly_invalid",
                 f"{share:.0%} of {rows_read} rows break a rule (most often {top[0]}, first at line {first_line})",
+                observed_value=share,
             )
         clean = hash_in_parallel(judged.clean, "record_id", self.hash_key).rename({LINE: "source_line"})
         quarantined = hash_in_parallel(judged.quarantined, "record_id", self.hash_key).rename({LINE: "line"})
@@ -241,6 +252,32 @@ class Loader:
         except BaseException:
             self.con.rollback()
             raise
+
+    def refuse_loaded(self, report: LoadReport, rule: str, reason: str) -> list[str]:
+        """Refuse, in one transaction, the deliveries of ``loaded_ids`` (a later suite failed).
+
+        Each gets ``loads.status = 'refused'`` with ``rule`` and its path before ``reason``;
+        its rows leave ``birth_records`` and ``quarantine`` (the file on disk stays the
+        record, as for a file refused at loading) and ``superseded_records`` is rebuilt,
+        since an in-place apply may have superseded earlier rows. An unchanged file is then
+        ``refused_before`` on the next run. Returns the refused files' names.
+        """
+        if not self.loaded_ids:
+            return []
+        self.con.begin()
+        try:
+            names = [name for (name,) in db.run(self.con, "load/refuse_deliveries",
+                                                delivery_ids=self.loaded_ids, rule=rule, reason=reason)]
+            db.run(self.con, "transforms/births_current")
+            self.con.commit()
+        except BaseException:
+            self.con.rollback()
+            raise
+        report.outcomes = [
+            DeliveryOutcome(o.path, "refused", o.rows_read, message=f"{o.path}: {reason}", rule=rule)
+            if o.status == "loaded" else o for o in report.outcomes]
+        self.loaded_ids = []
+        return names
 
     def _commit(self, path: Path, size: int, sha256: str, batch: _JudgedDelivery) -> None:
         """Supersede the file's earlier version and insert this one, all or nothing."""

@@ -1,6 +1,8 @@
 """Publish stage: stage the outputs, then swap them in with one transaction."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 import polars as pl
 
@@ -30,11 +32,17 @@ def stage_cusum(con: duckdb.DuckDBPyConnection, paths: pl.DataFrame, detectabili
         con.unregister("new_detectability")
 
 
-def publish(con: duckdb.DuckDBPyConnection) -> None:
-    """Replace the published srb_estimates, alerts, cusum_paths and detectability by the staged ones, atomically."""
+def publish(con: duckdb.DuckDBPyConnection, also: Callable[[], None] | None = None) -> None:
+    """Replace the published srb_estimates, alerts, cusum_paths and detectability by the staged ones, atomically.
+
+    ``also`` writes more of the run's record in the same transaction (the gate's
+    ``dq_results`` rows), so a published run always has them and a crash leaves neither.
+    """
     con.begin()
     try:
         db.run(con, "transforms/publish")
+        if also is not None:
+            also()
         con.commit()
     except BaseException:
         con.rollback()

@@ -28,7 +28,10 @@ from reports.layout import characters, lay_out
 from reports.pdf_fonts import font_face_css
 from reports.render import render_html, render_pdf, render_text
 
+# An alert's chart shows at least the last two years, and always reaches back before the
+# alert's onset (or, without one, its detection): an old alert's rise stays in the picture.
 ALERT_CHART_WEEKS = 104
+ALERT_CHART_LEAD_WEEKS = 8
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
@@ -90,7 +93,11 @@ def _alerts(con, district_code: str, week_start: dt.date, has_cusum: bool) -> tu
     rows = db.relation(con, "reports/district_alerts", district_code=district_code, week_start=week_start).pl()
     if rows.height == 0:
         return ()
-    first_week = week_start - dt.timedelta(weeks=ALERT_CHART_WEEKS)
+    recent = week_start - dt.timedelta(weeks=ALERT_CHART_WEEKS)
+    starts = {r["alert_id"]: min(recent, (r["onset_period"] or r["detected_period"])
+                                 - dt.timedelta(weeks=ALERT_CHART_LEAD_WEEKS))
+              for r in rows.iter_rows(named=True)}
+    first_week = min(starts.values())
     codes = rows["area_code"].unique().to_list()
     cusum: dict[tuple, list[SeriesPoint]] = defaultdict(list)
     if has_cusum:
@@ -102,8 +109,9 @@ def _alerts(con, district_code: str, week_start: dt.date, has_cusum: bool) -> tu
     alerts = []
     for r in rows.iter_rows(named=True):
         chart = cusum.get((r["area_code"], r["stratum"], r["method"]))
-        kind = "cusum" if chart else "srb"
-        chart = chart or srb.get((r["area_code"], r["stratum"]), [])
+        kind = "statistic" if chart else "srb"
+        chart = [p for p in chart or srb.get((r["area_code"], r["stratum"]), [])
+                 if p.period_start >= starts[r["alert_id"]]]
         alerts.append(Alert(**r, chart_kind=kind if chart else "none", chart=tuple(chart)))
     return tuple(alerts)
 
@@ -113,7 +121,7 @@ def _srb_paths(con, codes: list[str], first_week: dt.date, week_start: dt.date) 
     for r in db.relation(con, "reports/srb_paths", area_codes=codes, first_week=first_week,
                          week_start=week_start).pl().iter_rows(named=True):
         paths[(r["area_code"], r["stratum"])].append(
-            SeriesPoint(r["period_start"], r["srb_smoothed"], r["srb_lo"], r["srb_hi"]))
+            SeriesPoint(r["period_start"], r["srb_smoothed"], r["srb_lo"], r["srb_hi"], r["boys"], r["girls"]))
     return paths
 
 
@@ -133,8 +141,9 @@ def _towns(con, district_code: str, week_start: dt.date, has_detectability: bool
 def _quality(con) -> tuple[QualityCheck, ...] | None:
     if not has_rows(con, "dq_results"):
         return None
-    checks = tuple(QualityCheck(suite, expectation, severity, success)
-                   for suite, expectation, severity, success, _, _ in db.run(con, "reports/data_quality"))
+    checks = tuple(QualityCheck(suite, expectation, severity, success, observed, threshold)
+                   for suite, expectation, severity, success, observed, threshold
+                   in db.run(con, "reports/data_quality"))
     return checks or None
 
 

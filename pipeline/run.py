@@ -19,8 +19,9 @@ from pipeline import db
 from pipeline.alert import empty_alerts, level_alerts
 from pipeline.areas import AreaTree, read_area_tree
 from pipeline.config import Settings
+from pipeline.errors import GateFailure
 from pipeline.estimate import empty_estimates, estimate_srb
-from pipeline.gate import QualityGate, gate_deliveries
+from pipeline.gate import QualityGate
 from pipeline.loader import Loader, LoadReport, discover_deliveries
 from pipeline.monitored_series import monitored_series
 from pipeline.progress import Progress
@@ -68,7 +69,9 @@ def run_nightly(settings: Settings, con: duckdb.DuckDBPyConnection, *, now: dt.d
     """Run every stage once; raise a SurveilError (with its exit code) on failure.
 
     The quality gate's outcomes are recorded (``dq_results``, ``data_quality.html``)
-    whether the run publishes or stops.
+    whether the run publishes or stops: inside the publish transaction when it publishes.
+    A registry suite that fails refuses every delivery this run loaded (they leave the
+    registry; the unchanged files stay refused on later runs).
     """
     asof = asof or now.date()
     laps = _Laps()
@@ -83,24 +86,46 @@ def run_nightly(settings: Settings, con: duckdb.DuckDBPyConnection, *, now: dt.d
     try:
         # load, with the delivery suite on each chunk of new files
         loader = Loader(con, row_rules(now.date(), tree.leaf_codes, tree.areas["area_code"]), hash_key,
-                        settings.load.max_quarantine_share, now.replace(tzinfo=None), gate=gate.deliveries)
+                        settings.load.max_quarantine_share, now.replace(tzinfo=None), gate=gate.deliveries,
+                        report_refusal=gate.loader_refusal)
         with progress.task("load deliveries", total=len(paths)) as advance:
             report = loader.load_all(paths, progress=lambda _: advance())
         laps("load")
-        gate_deliveries(report)
-        gate.registry(con, asof, loader.loaded_ids)
+        gate.loaded(report)
+        _registry_gate(gate, loader, report, con, asof)
         laps("gate")
         estimates, candidates, unknown_sex, notes, cusum, glr = _estimate_and_alert(con, tree, settings, asof,
                                                                                     progress, laps)
         stage(con, estimates, candidates, run_id)
         stage_cusum(con, pl.concat([cusum.paths, glr.paths]), cusum.detectability)
         gate.outputs(con)
-        publish(con)
+        publish(con, also=lambda: gate.insert_results(con, run_id, now))
+        gate.is_recorded = True
         laps("publish")
     finally:
         gate.record(con, run_id, now, output_folder(settings, run_id), {"run": run_id, "as of": str(asof)})
     return RunResult(run_id, asof, report, estimates, is_demo_key, loader.now, laps.timings, unknown_sex,
                      tuple(notes), tuple(o.one_line() for o in gate.warnings), cusum, glr)
+
+
+def _registry_gate(gate: QualityGate, loader: Loader, report: LoadReport, con: duckdb.DuckDBPyConnection,
+                   asof: dt.date) -> None:
+    """The registry suite; when it fails, the deliveries it judged are refused whole.
+
+    It judges this run's deliveries and any loaded earlier that no registry suite has
+    passed (a run killed before its gate, or stopped by another file). Their rows are
+    already in ``births`` (the suite judges them there), so a failure must take them out
+    again, or a later run would publish them.
+    """
+    unjudged = [delivery_id for (delivery_id,) in db.run(con, "load/deliveries_unjudged")]
+    loader.loaded_ids = sorted(set(loader.loaded_ids) | set(unjudged))
+    try:
+        gate.registry(con, asof, loader.loaded_ids)
+    except GateFailure as failure:
+        refused = loader.refuse_loaded(report, failure.expectation or "registry", str(failure))
+        if refused:
+            raise GateFailure(f"{failure} (refused: {', '.join(refused)})", failure.expectation) from None
+        raise
 
 
 def _estimate_and_alert(con: duckdb.DuckDBPyConnection, tree: AreaTree, settings: Settings, asof: dt.date,

@@ -90,6 +90,21 @@ def _quarantine(result: RunResult, con: duckdb.DuckDBPyConnection) -> str:
     return "quarantined by rule: " + ", ".join(f"{rule} {n}" for rule, n in rows) if rows else ""
 
 
+MAX_SMOOTHING_LINES = 4
+
+
+def _smoothing(result: RunResult) -> str:
+    """The smoother's corner cases (fallbacks, clipped variances), a few counted lines."""
+    notes = [n for n in result.notes if n.startswith("smoothing:")]
+    if not notes:
+        return ""
+    lines = notes[:MAX_SMOOTHING_LINES]
+    if len(notes) > MAX_SMOOTHING_LINES:
+        hidden = len(notes) - MAX_SMOOTHING_LINES
+        lines.append(f"smoothing: {hidden} more kind{'s' if hidden > 1 else ''} of corner case not shown")
+    return "\n".join(lines)
+
+
 def render_summary(result: RunResult, con: duckdb.DuckDBPyConnection, console: Console) -> str:
     """Print the summary; return it as plain text for the run's output folder."""
     recorder = Console(record=True, width=max(console.width, 120), file=io.StringIO())
@@ -99,7 +114,7 @@ def render_summary(result: RunResult, con: duckdb.DuckDBPyConnection, console: C
                "data quality warnings (published anyway):\n" + "\n".join(f"  {w}" for w in result.warnings))
     timing = "time: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     parts = [header, _deliveries(result), _quarantine(result, con), _srb_table(result, con),
-             _alerts(result, con), _cusum_budget(result), quality, timing]
+             _smoothing(result), _alerts(result, con), _cusum_budget(result), quality, timing]
     panel = Panel(Group(*[p for p in parts if p]), title="srb-surveil nightly run", expand=False)
     console.print(panel)
     recorder.print(panel)

@@ -1,7 +1,10 @@
 """The report's charts as PNG data URIs (matplotlib, Agg; no pyplot state).
 
-Charts carry no counts: the funnel plot leaves out towns whose counts are suppressed,
-and every other chart draws ratios or CUSUM statistics. Labels come from ``reports.i18n``
+Charts draw what they are given. An SRB with its births gives boys and girls back, so the
+caller (``reports.layout``) hands over only points whose counts the report shows: the
+funnel plot without towns whose counts are hidden, the trend and an alert's SRB path
+without periods whose counts are small (or, for the report week, hidden). The detectors'
+statistics (CUSUM, GLR) carry no counts. Labels come from ``reports.i18n``
 in the language the installed fonts can draw (``reports.fonts.chart_language``).
 """
 from __future__ import annotations
@@ -123,12 +126,13 @@ def trend_chart(series: dict[str, tuple[SeriesPoint, ...]], alert_level: float, 
 
 
 def alert_chart(kind: str, points: Sequence[SeriesPoint], alert_level: float, onset: object | None) -> str:
-    """The chart of one alert: CUSUM statistic against its threshold, or the SRB path with its band."""
+    """The chart of one alert: the detector's statistic against its threshold (``kind`` "statistic"),
+    or the SRB path with its band (``kind`` "srb")."""
     figure = _figure(1.5, (0.08, 0.2, 0.98, 0.95))
     axes = figure.add_subplot()
     dates = [p.period_start for p in points]
     values = [p.value for p in points]
-    if kind == "cusum":
+    if kind == "statistic":
         axes.fill_between(dates, 0, values, color="#f4a582", alpha=0.5, linewidth=0)
         axes.plot(dates, values, color="#b2182b", linewidth=1.2)
         axes.plot(dates, [p.lower for p in points], color="#333333", linewidth=1, linestyle="--")

@@ -37,12 +37,18 @@ class StratumHeadline:
 
 @dataclass(frozen=True)
 class SeriesPoint:
-    """One period of a chart: a value and the line it is judged against (or its interval)."""
+    """One period of a chart: a value and the line it is judged against (or its interval).
+
+    An SRB point carries the counts of its window (``boys``, ``girls``) so that the layout can
+    leave out a point whose counts are suppressed; a detector's statistic carries none.
+    """
 
     period_start: dt.date
     value: float
     lower: float | None = None
     upper: float | None = None
+    boys: int | None = None
+    girls: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,9 @@ class Alert:
     statistic: float
     threshold: float
     is_new: bool
-    # CUSUM statistic with its threshold as `lower`, or the SRB path with its interval
-    chart_kind: str = "none"       # cusum | srb | none
+    # the detector's statistic (CUSUM or GLR, by `method`) with its threshold as `lower`,
+    # or the SRB path with its interval
+    chart_kind: str = "none"       # statistic | srb | none
     chart: tuple[SeriesPoint, ...] = ()
 
 
@@ -89,6 +96,8 @@ class QualityCheck:
     expectation: str
     severity: str                  # critical | warning
     success: bool
+    observed: str | None = None    # what the check saw, as the gate wrote it
+    threshold: str | None = None   # the rule it was held to
 
 
 @dataclass(frozen=True)

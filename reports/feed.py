@@ -4,6 +4,12 @@ Each row: area code and name, stratum, method, onset and detected week, the evid
 counts (``"<5"`` when small), SRB since onset with its exact 95 % interval, severity,
 status and a one-sentence description with no link. Routing (which department gets which
 rows) is a pure filter over these rows.
+
+Suppression is ``reports.suppression``'s, as in the reports: a row's boys and girls are the
+cells, and the SRB (a ratio that with one count gives the other back) is shown only when
+both are. The severity is computed from shown quantities only: with a hidden count it is
+the lowest severity any hidden value could give, so "high" beside "<5" says nothing about
+what the "<5" holds.
 """
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ import numpy as np
 from models.constants import STRATA_ALERT_ORDER
 from models.srb import clopper_pearson_srb
 from reports.i18n import method_name, stratum_name
-from reports.suppression import format_count, is_small
+from reports.suppression import SuppressedCounts
 
 SEVERITIES = ("low", "medium", "high")
 COLUMNS = ("alert_id", "area_code", "area_name", "level", "stratum", "method", "onset_week", "detected_week",
@@ -50,6 +56,26 @@ def severity(boys: int, girls: int, alert_level: float) -> str:
     return "medium" if 100.0 * boys / girls > alert_level else "low"
 
 
+def shown_severity(counts: SuppressedCounts, alert_level: float) -> str:
+    """The severity that depends on shown counts only.
+
+    A hidden count can hold any value below the suppression size (the feed has no totals,
+    so there are no complements); the lowest severity over those values is a function of
+    what the row shows, so it cannot give the hidden value away.
+
+    >>> shown_severity(SuppressedCounts({"boys": 40, "girls": 3}, [], 5), 110.0)
+    'high'
+    >>> shown_severity(SuppressedCounts({"boys": 4, "girls": 30}, [], 5), 110.0)
+    'low'
+    """
+    def candidates(key: str) -> range:
+        value = counts.value(key)
+        return range(counts.size) if value is None else range(value, value + 1)
+
+    levels = {severity(boys, girls, alert_level) for boys in candidates("boys") for girls in candidates("girls")}
+    return min(levels, key=SEVERITIES.index)
+
+
 def _week(day: dt.date | None) -> str | None:
     if day is None:
         return None
@@ -57,22 +83,17 @@ def _week(day: dt.date | None) -> str | None:
     return f"{year}-W{week:02d}"
 
 
-def _count(count: int, size: int) -> str:
-    """A count as data: plain digits, or ``"<size"`` (``format_count`` without thousands separators)."""
-    return format_count(count, size).replace(",", "")
-
-
 def feed_row(alert: dict, alert_level: float, suppression_size: int) -> dict:
     """One exported row from an alert (a mapping with the columns of sql/reports/export_alerts.sql)."""
     boys, girls = alert["boys"], alert["girls"]
-    # boys or girls shown with an SRB would give the other back: hide the ratio with the count
-    hidden = is_small(boys, suppression_size) or is_small(girls, suppression_size)
+    counts = SuppressedCounts({"boys": boys, "girls": girls}, [], suppression_size)
     srb = lo = hi = None
-    if not hidden and girls > 0:
+    # boys or girls shown with an SRB would give the other back: hide the ratio with the count
+    if not counts.any_hidden("boys", "girls") and girls > 0:
         srb = round(100.0 * boys / girls, 1)
         low, high = clopper_pearson_srb(np.array([boys]), np.array([girls]))
         lo, hi = round(float(low[0]), 1), round(float(high[0]), 1)
-    level = severity(boys, girls, alert_level)
+    level = shown_severity(counts, alert_level)
     onset = _week(alert["onset_period"])
     since = f" since {onset}" if onset else " over the trailing window"
     shown_srb = "a suppressed SRB" if srb is None else f"SRB {srb:.1f} (95% interval {lo:.1f}-{hi:.1f})"
@@ -83,11 +104,16 @@ def feed_row(alert: dict, alert_level: float, suppression_size: int) -> dict:
     return {
         "alert_id": alert["alert_id"], "area_code": alert["area_code"], "area_name": alert["area_name"],
         "level": alert["level"], "stratum": alert["stratum"], "method": alert["method"], "onset_week": onset,
-        "detected_week": _week(alert["detected_period"]), "boys": _count(boys, suppression_size),
-        "girls": _count(girls, suppression_size), "srb": srb, "srb_lo": lo, "srb_hi": hi,
+        "detected_week": _week(alert["detected_period"]), "boys": _as_data(counts.show("boys")),
+        "girls": _as_data(counts.show("girls")), "srb": srb, "srb_lo": lo, "srb_hi": hi,
         "srb_expected": round(alert["srb_expected"], 1), "severity": level, "status": alert["status"],
         "description": description,
     }
+
+
+def _as_data(shown: str) -> str:
+    """A shown count as data: plain digits (no thousands separator) or the suppression marker."""
+    return shown.replace(",", "")
 
 
 def route(rows: Iterable[dict], rule: Route) -> list[dict]:

@@ -9,7 +9,10 @@ few hundred glyphs. Characters outside the cut still render through fontconfig.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import string
+from concurrent.futures import ProcessPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -69,11 +72,21 @@ def _cut(source: tuple[str, int], characters: str, target: Path) -> None:
     partial.replace(target)   # another process never reads a half-written font
 
 
+def _cut_all(jobs: list[tuple[tuple[str, int], str, Path]]) -> None:
+    """Cut the faces (regular, bold), in parallel when there are two and two cores (CPU-bound)."""
+    if len(jobs) > 1 and (os.cpu_count() or 1) > 1:
+        with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("fork")) as pool:
+            list(pool.map(_cut, *zip(*jobs, strict=True)))
+    else:
+        for job in jobs:
+            _cut(*job)
+
+
 def font_face_css(characters: str, folder: Path) -> str:
     """CSS ``@font-face`` rules for a CJK font cut to ``characters`` (cached in ``folder``).
 
-    Returns an empty string when no CJK font is installed (the PDF then falls back to
-    whatever fontconfig offers, and ``reports.fonts`` has already warned).
+    Returns an empty string when no CJK font is found: the report is then printed in English
+    with area names reduced to their Latin part (``reports.fonts``), which any font can draw.
     """
     family = cjk_family()
     faces = _faces(family) if family else {}
@@ -82,11 +95,10 @@ def font_face_css(characters: str, folder: Path) -> str:
     wanted = "".join(sorted(set(characters) | set(BASE_CHARACTERS)))
     digest = hashlib.sha256(f"{family}\n{wanted}".encode()).hexdigest()[:16]
     folder.mkdir(parents=True, exist_ok=True)
+    targets = {weight: folder / f"report-cjk-{weight}-{digest}.otf" for weight in faces}
+    _cut_all([(faces[weight], wanted, target) for weight, target in targets.items() if not target.exists()])
     rules = []
-    for weight, source in sorted(faces.items()):
-        target = folder / f"report-cjk-{weight}-{digest}.otf"
-        if not target.exists():
-            _cut(source, wanted, target)
+    for weight, target in sorted(targets.items()):
         rules.append(f'@font-face {{ font-family: "{FAMILY}"; font-weight: {weight}; '
                      f'src: url("{target.as_uri()}"); }}')
     rules.append(f'html, body {{ font-family: "{FAMILY}", sans-serif !important; }}')

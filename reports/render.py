@@ -1,4 +1,8 @@
-"""Render a laid-out report as self-contained HTML, plain text and PDF (WeasyPrint)."""
+"""Render a laid-out report as self-contained HTML, plain text and PDF (WeasyPrint).
+
+Without a CJK font (``reports.fonts``) area names are printed by their Latin part, so a
+document never shows boxes; the caller has already switched the labels to English.
+"""
 from __future__ import annotations
 
 import logging
@@ -7,7 +11,8 @@ from pathlib import Path
 
 import jinja2
 
-from reports.i18n import label
+from reports.fonts import cjk_family
+from reports.i18n import label, latin_only
 from reports.layout import Layout
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -22,7 +27,20 @@ def _environment(autoescape: bool) -> jinja2.Environment:
 
 def _render(name: str, layout: Layout, *, autoescape: bool) -> str:
     template = _environment(autoescape).get_template(name)
-    return template.render(t=partial(_translate, layout.fields["language"]), **layout.fields)
+    fields = layout.fields if cjk_family() else _latin_names(layout.fields)
+    return template.render(t=partial(_translate, fields["language"]), **fields)
+
+
+def _latin_names(fields: dict) -> dict:
+    """The fields with every area name reduced to its Latin part (else its code)."""
+    def alert(view: dict) -> dict:
+        code = view["area"].rpartition("(")[2].rstrip(")")
+        return {**view, "area": latin_only(view["area"], f"({code})")}
+
+    return {**fields, "district_name": latin_only(fields["district_name"], fields["district_code"]),
+            "towns": [{**town, "name": latin_only(town["name"], town["code"])} for town in fields["towns"]],
+            "alerts_new": [alert(view) for view in fields["alerts_new"]],
+            "alerts_ongoing": [alert(view) for view in fields["alerts_ongoing"]]}
 
 
 def _translate(language: str, key: str, **values: object) -> str:
@@ -39,6 +57,16 @@ def render_text(layout: Layout) -> str:
     return _render("report.txt.j2", layout, autoescape=False)
 
 
+# Printing only: WeasyPrint lays out CSS grid slowly (half the print time of a report with many
+# alerts, each with its grid of key and value); floats print the same two columns far faster.
+# (These are user stylesheets for WeasyPrint: only !important overrides the document's own CSS.)
+PDF_CSS = """
+.alert dl { display: block !important; overflow: hidden; }
+.alert dt { float: left; clear: left; width: 8.5em; }
+.alert dd { margin-left: 9.2em !important; }
+"""
+
+
 def render_pdf(html: str, font_css: str = "") -> bytes:
     """The HTML printed to PDF (A4) by WeasyPrint.
 
@@ -51,6 +79,6 @@ def render_pdf(html: str, font_css: str = "") -> bytes:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     # @font-face rules take effect only through the FontConfiguration the document is written with
     font_config = weasyprint.text.fonts.FontConfiguration()
-    stylesheets = [weasyprint.CSS(string=font_css, font_config=font_config)] if font_css else None
+    stylesheets = [weasyprint.CSS(string=PDF_CSS + font_css, font_config=font_config)]
     return weasyprint.HTML(string=html, base_url=str(TEMPLATES)).write_pdf(stylesheets=stylesheets,
                                                                           font_config=font_config)

@@ -63,11 +63,24 @@ def _impute_sex(connection):
     )
 
 
+def _one_district_codes_boys(connection):
+    # District 110103 codes three in four births of the new delivery male (SRB about 300 on
+    # its 480 births); the city's 1,440 then show SRB about 146, whose Wilson interval at
+    # z = 3.89 (119-178) still overlaps 95-130: only the district check can see it.
+    connection.execute(
+        "update births set sex = 'M' where delivery_id = 2 and area_code like '110103%' "
+        "and hash(record_hash) % 4 <> 0"
+    )
+
+
 BAD_REGISTRIES = {
     "registry.district_month_volume": _stop_reporting,
     "registry.city_srb_in_range": _break_sex_codes,
+    "registry.district_srb_in_range": _one_district_codes_boys,
     "registry.sex_split_dispersion": _impute_sex,
 }
+# A fault in the whole city's delivery is in every district's too.
+ALSO_FAILING = {"registry.city_srb_in_range": ["registry.district_srb_in_range"]}
 
 
 def test_every_critical_registry_expectation_has_a_bad_registry():
@@ -88,7 +101,7 @@ def test_bad_registry_fails_its_expectation(name, registry):
     BAD_REGISTRIES[name](registry)
     outcomes = _outcomes(registry)
     failed = {o.expectation: o for o in blocking(outcomes)}
-    assert list(failed) == [name], [o.one_line() for o in outcomes if not o.success]
+    assert list(failed) == [name, *ALSO_FAILING.get(name, [])], [o.one_line() for o in outcomes if not o.success]
     assert name in gate_error_line(outcomes)
     assert failed[name].sample, "a failing aggregate names its cells"
 
@@ -112,6 +125,26 @@ def test_no_girls_in_delivery_fails_city_srb(registry):
     assert "inf" in outcome.observed
 
 
+def test_district_sending_no_girls_is_named(registry):
+    # District 110102 delivers 24 births, all boys; the city's other 960 stay as they were.
+    registry.execute(
+        """
+        delete from births
+        where delivery_id = 2 and area_code like '110102%' and record_hash not in (
+            select record_hash from births where delivery_id = 2 and area_code like '110102%'
+            order by record_hash limit 24);
+        update births set sex = 'M' where delivery_id = 2 and area_code like '110102%';
+        """
+    )
+    outcomes = _outcomes(registry)
+    district = next(o for o in outcomes if o.expectation == "registry.district_srb_in_range")
+    city = next(o for o in outcomes if o.expectation == "registry.city_srb_in_range")
+    assert city.success and not district.success
+    # 24 boys, 0 girls: Wilson lower end of the boys' share n / (n + z^2), i.e. SRB 100 n / z^2
+    assert district.sample == (
+        f"area_code=110102, births=24, boys=24, girls=0, srb=inf, srb_lo={100 * 24 / 3.89**2:.4g}, srb_hi=inf",)
+
+
 def test_no_new_delivery_passes_city_srb(registry_template):
     outcomes = _outcomes(registry_template, delivery_ids=())
     outcome = next(o for o in outcomes if o.expectation == "registry.city_srb_in_range")
@@ -132,7 +165,10 @@ def test_late_and_lagging_registrations_only_warn(registry):
         {"asof": ASOF},
     )
     outcomes = _outcomes(registry)
-    assert blocking(outcomes) == []
+    # Dropping the girls registered after ASOF leaves district 110102's new delivery short of
+    # girls (about 49 to 127 boys): a real run would refuse it, and rightly, by the district
+    # SRB check. The warnings are the subject here.
+    assert [o.expectation for o in blocking(outcomes)] == ["registry.district_srb_in_range"]
     warned = {o.expectation: o for o in failed_warnings(outcomes)}
     assert set(warned) == {"registry.late_registration_share", "registry.girls_registration_lag"}
     assert warned["registry.late_registration_share"].sample[0].startswith("district_code=110101")

@@ -60,12 +60,13 @@ def counted(lines: list[str], areas: tuple[str, ...], birth_order: str, first: d
 
 def shifted_town(weeks: int = 60, first_week: int = 0, prefix: str = "R") -> list[str]:
     """From SHIFT_WEEK on, second births in town T2 (V3, V4) at 6 boys : 2 girls a week each,
-    balanced by 2 : 6 in town T3 (V5, V6), so the city stays at SRB 100 for the gate."""
+    balanced by 2 : 6 in town T1 (V1, V2) of the same district D1, so the city and each
+    district stay at SRB 100 for the gate (registry.city_srb_in_range, district_srb_in_range)."""
     lines = []
     for week in range(first_week, weeks):
         for area in ("V1", "V2", "V3", "V4", "V5", "V6"):
             lines += births(prefix, area, week, 2, 2, 1)
-            is_shifted = week >= SHIFT_WEEK and area in ("V3", "V4", "V5", "V6")
+            is_shifted = week >= SHIFT_WEEK and area in ("V1", "V2", "V3", "V4")
             boys, girls = ((6, 2) if area in ("V3", "V4") else (2, 6)) if is_shifted else (2, 2)
             lines += births(prefix, area, week, boys, girls, 2)
     return lines
@@ -120,13 +121,14 @@ def test_planted_second_birth_shift_alerts_once_with_onset_and_evidence(registry
 
 def mix_change(weeks: int = 50, change_week: int = 30) -> list[str]:
     """Town T1 swaps first births (SRB 100) for third births (SRB 300, as before) from
-    change_week on; T3 mirrors it with third births at SRB 33 so the city stays near 100."""
+    change_week on; T2 mirrors it with third births at SRB 33 so the city and district D1 stay
+    near 100 for the gate; T3 (district D2) is plain."""
     lines = []
     for week in range(weeks):
         is_changed = week >= change_week
         for area in ("V1", "V2", "V3", "V4", "V5", "V6"):
             lines += births("M", area, week, 2, 2, 2)
-            if area in ("V3", "V4"):
+            if area in ("V5", "V6"):
                 lines += births("M", area, week, 2, 2, 1)
                 continue
             lines += births("M", area, week, *((1, 1) if is_changed else (4, 4)), 1)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 
-from tests.conftest import good_records, record
+from tests.conftest import HEADER, good_records, record
 
 OUTPUT_TABLES = ("srb_estimates", "alerts")
 
@@ -25,7 +26,8 @@ def _assert_gate_failed(registry, result, expectation: str, before: dict) -> Non
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and expectation in lines[0], result.stderr
     assert _published(registry) == before
-    assert registry.query("select severity, success from dq_results where expectation = $e and not success",
+    assert registry.query("select severity, success from dq_results where expectation = $e and not success "
+                          "and delivery is null and run_id = (select max(run_id) from runs)",
                           {"e": expectation}) == [("critical", False)]
     assert registry.query("select status, exit_code from runs order by started_at desc limit 1") == [
         ("gate_failed", 3)]
@@ -149,4 +151,179 @@ def test_a_chunk_the_suite_cannot_trace_is_judged_file_by_file(tmp_path):
     refusals = gate.deliveries(pending)
     assert list(refusals) == [tmp_path / "b.csv"]
     assert refusals[tmp_path / "b.csv"][0] == "delivery.birth_date_is_date"
-    assert {delivery for o, delivery in gate.outcomes if not o.success} == {"b.csv"}
+    assert {v.delivery for v in gate.verdicts if v.outcome.success is False} == {"b.csv"}
+
+
+def _run_rows(registry, run_id: str) -> dict[str, tuple]:
+    return {e: (s, o) for e, s, o in registry.query(
+        "select expectation, success, observed from dq_results where run_id = $r and delivery is null",
+        {"r": run_id})}
+
+
+def _last_run(registry) -> str:
+    return registry.query("select run_id from runs order by started_at desc limit 1")[0][0]
+
+
+def test_registry_failure_refuses_the_runs_deliveries_and_keeps_them_out(registry, surveil):
+    """Regression (issue 5 audit): a delivery that failed the registry suite stayed in
+    birth_records, so the next run without a new file published it. Now it is refused
+    whole, its rows leave the registry, and the unchanged file keeps the run at exit 3."""
+    before = _first_good_run(registry, surveil)
+    births_before = registry.query("select count(*) from births")
+    bad = registry.deliver("births_2024-04.csv", [record(f"B{i}", sex="M", area_code=f"V{1 + i % 6}")
+                                                  for i in range(80)])
+    first = surveil("run", "--config", registry.config)
+    _assert_gate_failed(registry, first, "registry.city_srb_in_range", before)
+    assert "births_2024-04.csv" in first.stderr
+    assert registry.query("select status, rule, rows_loaded, starts_with(reason, $p) from loads "
+                          "where file_name = 'births_2024-04.csv'", {"p": f"{bad}: "}) == [
+        ("refused", "registry.city_srb_in_range", 0, True)]
+    assert registry.query("select count(*) from births") == births_before
+    assert registry.query("select count(*) from birth_records join loads using (delivery_id) "
+                          "where file_name = 'births_2024-04.csv'") == [(0,)]
+    assert registry.query("select count(*) from quarantine where source_file = $f", {"f": str(bad)}) == [(0,)]
+
+    again = surveil("run", "--config", registry.config)  # the same file, unchanged
+    _assert_gate_failed(registry, again, "registry.city_srb_in_range", before)
+    assert "refused on" in again.stderr
+    run_id = _last_run(registry)
+    assert registry.query("select success, starts_with(observed, 'unchanged since refused') from dq_results "
+                          "where run_id = $r and delivery = 'births_2024-04.csv'", {"r": run_id}) == [(False, True)]
+    assert _run_rows(registry, run_id)["registry.district_month_volume"] == (
+        None, "not evaluated: the run stopped at the delivery suite")
+
+    registry.deliver("births_2024-04.csv", good_records(80, "C"))  # the corrected file
+    assert surveil("run", "--config", registry.config).exit_code == 0
+    assert registry.query("select count(*) from births") == [(births_before[0][0] + 80,)]
+    assert registry.query("select status from loads where file_name = 'births_2024-04.csv' "
+                          "order by delivery_id") == [("refused",), ("loaded",)]
+
+
+def test_district_that_sends_only_boys_fails_at_once(registry, surveil):
+    """24 boys and no girls in one district (D2: villages V5-V6 in tests/data/areas) beside a
+    balanced one: the city interval (84 boys, 60 girls) still overlaps 95-130, the
+    district's does not: with no girls its lower end is 100·24/z² = 158.6 at z = 3.89
+    (expectations/README.md derives it)."""
+    before = _first_good_run(registry, surveil)
+    boys = [record(f"B{i}", sex="M", area_code=f"V{5 + i % 2}") for i in range(24)]
+    rest = [record(f"R{i}", sex="MF"[i % 2], area_code=f"V{1 + i % 4}") for i in range(120)]
+    registry.deliver("births_2024-04.csv", [*boys, *rest])
+    result = surveil("run", "--config", registry.config)
+    _assert_gate_failed(registry, result, "registry.district_srb_in_range", before)
+    run = _run_rows(registry, _last_run(registry))
+    assert run["registry.city_srb_in_range"][0] is True
+    assert registry.query("select sample from dq_results where expectation = 'registry.district_srb_in_range' "
+                          "and not success") == [("area_code=D2, births=24, boys=24, girls=0, srb=inf, "
+                                                  "srb_lo=158.6, srb_hi=inf",)]
+
+
+def test_loader_refusal_lands_in_dq_results_and_the_report(registry, surveil):
+    registry.deliver("births_2024-03.csv", ["N1,2024-03-01,M,V1"], header="record_id,birth_date,sex,area_code")
+    result = surveil("run", "--config", registry.config)
+    assert result.exit_code == 3
+    (line,) = result.stderr.strip().splitlines()
+    assert ":1: missing_column: required column birth_order is missing" in line
+    assert "delivery.columns_present" in line
+    run_id = _last_run(registry)
+    assert registry.query("select delivery, success, observed from dq_results where run_id = $r and "
+                          "expectation = 'delivery.columns_present' order by delivery nulls first", {"r": run_id}) == [
+        (None, False, "births_2024-03.csv: missing_column: required column birth_order is missing"),
+        ("births_2024-03.csv", False, "missing_column: required column birth_order is missing")]
+    rows = _run_rows(registry, run_id)
+    assert rows["delivery.sex_in_codes"] == (None, "not evaluated: no new delivery could be read")
+    assert rows["outputs.interval_ordered"] == (None, "not evaluated: the run stopped at the delivery suite")
+    (folder,) = (registry.root / "var" / "runs").iterdir()
+    html = (folder / "data_quality.html").read_text(encoding="utf-8")
+    assert "delivery.columns_present" in html and "required column birth_order is missing" in html
+
+
+def test_mostly_invalid_and_unreadable_files_fail_their_expectations(registry, surveil):
+    registry.deliver("a.csv", [*(record(f"X{i}", sex="X") for i in range(3)), record("OK")])
+    (registry.births / "b.csv").write_bytes((HEADER + "\n" + record("A1") + "\n").encode("utf-16"))
+    assert surveil("run", "--config", registry.config).exit_code == 3
+    rows = {(e, d): (s, v) for e, d, s, v in registry.query(
+        "select expectation, delivery, success, observed_value from dq_results where delivery is not null")}
+    assert rows == {("delivery.quarantine_share", "a.csv"): (False, 0.75),
+                    ("delivery.readable", "b.csv"): (False, None)}
+
+
+def test_one_run_level_row_per_expectation_in_every_run(registry, surveil):
+    from expectations import CATALOGUE
+
+    _first_good_run(registry, surveil)
+    assert surveil("run", "--config", registry.config).exit_code == 0  # nothing new
+    for (run_id,) in registry.query("select run_id from runs"):
+        assert sorted(_run_rows(registry, run_id)) == sorted(CATALOGUE)
+    first, second = (r for (r,) in registry.query("select run_id from runs order by started_at"))
+    assert _run_rows(registry, second)["delivery.sex_in_codes"] == (None, "no new delivery")
+    assert _run_rows(registry, second)["registry.city_srb_in_range"] == (None, "no new delivery")
+    assert _run_rows(registry, first)["registry.city_srb_in_range"][0] is True
+    # the demo-free registry has no optional-column gaps: every delivery check was judged
+    assert all(s is not None for e, (s, _) in _run_rows(registry, first).items() if e.startswith("delivery."))
+    assert registry.query("select count(*) from dq_results where delivery is not null") == [(0,)]
+
+
+def test_dq_results_commit_with_the_published_outputs(registry, surveil, tmp_path):
+    """The publish transaction carries the dq_results rows: when writing them fails
+    (fault injected through publish's ``also`` hook), the outputs are not swapped either."""
+    import duckdb
+
+    from pipeline.publish import publish
+
+    _first_good_run(registry, surveil)
+    con = duckdb.connect(str(registry.database))
+    try:
+        estimates = con.execute("select count(*) from srb_estimates").fetchall()
+        con.execute("delete from staging.srb_estimates")
+
+        def failing_dq_insert() -> None:
+            con.execute("insert into dq_results (run_id, checked_at, suite, expectation, severity) "
+                        "values ('r', now(), 'outputs', 'outputs.interval_ordered', 'critical')")
+            raise RuntimeError("disk full")
+
+        with pytest.raises(RuntimeError, match="disk full"):
+            publish(con, also=failing_dq_insert)
+        assert con.execute("select count(*) from srb_estimates").fetchall() == estimates
+        assert con.execute("select count(*) from dq_results where run_id = 'r'").fetchall() == [(0,)]
+    finally:
+        con.close()
+
+
+def test_a_read_file_beside_an_unreadable_one_keeps_one_run_level_row(registry, surveil):
+    registry.deliver("a.csv", good_records(120))
+    (registry.births / "b.csv").write_bytes(b"")
+    assert surveil("run", "--config", registry.config).exit_code == 3
+    assert registry.query("select delivery, success from dq_results where expectation = 'delivery.readable' "
+                          "order by delivery nulls first") == [(None, False), ("a.csv", True), ("b.csv", False)]
+    assert registry.query("select observed from dq_results where expectation = 'delivery.readable' "
+                          "and delivery is null") == [
+        ("b.csv: empty_file: the file is empty (failed in 1 of 2 deliveries)",)]
+    assert registry.query("select count(*), count(distinct expectation) from dq_results where delivery is null"
+                          ) == [(len(__import__("expectations").CATALOGUE),) * 2]
+
+
+def test_a_delivery_whose_run_died_before_the_registry_suite_is_judged_next_run(registry, surveil, monkeypatch):
+    """Fault injection: the registry suite raises (as a crash or kill between loading and the
+    gate would leave things), so the all-boys delivery is committed but never judged. The
+    next run, with no new file, judges it all the same, refuses it and publishes nothing."""
+    from pipeline.gate import QualityGate
+
+    before = _first_good_run(registry, surveil)
+    births_before = registry.query("select count(*) from births")
+    registry.deliver("births_2024-04.csv", [record(f"B{i}", sex="M", area_code=f"V{1 + i % 6}") for i in range(80)])
+    judge = QualityGate.registry
+
+    def crash(self, con, asof, delivery_ids):
+        raise RuntimeError("killed before the registry suite")
+
+    monkeypatch.setattr(QualityGate, "registry", crash)
+    assert surveil("run", "--config", registry.config).exit_code == 1
+    assert registry.query("select status from loads where file_name = 'births_2024-04.csv'") == [("loaded",)]
+    assert _run_rows(registry, _last_run(registry))["registry.city_srb_in_range"] == (
+        None, "not evaluated: the run stopped before the registry suite")
+    monkeypatch.setattr(QualityGate, "registry", judge)
+    result = surveil("run", "--config", registry.config)
+    _assert_gate_failed(registry, result, "registry.city_srb_in_range", before)
+    assert "refused: births_2024-04.csv" in result.stderr
+    assert registry.query("select count(*) from births") == births_before
+    assert surveil("run", "--config", registry.config).exit_code == 3  # and it stays refused

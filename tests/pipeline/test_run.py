@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -26,10 +27,13 @@ def weekly_records(prefix: str, start: dt.date, weeks: int, *, area: str = "V1",
 
 
 def excess_in_town_two(weeks: int = 30, start: dt.date = dt.date(2024, 1, 1), prefix: str = "R") -> list[str]:
-    """Second births with SRB 300 in village V3 (town T2), balanced by SRB 33 in V5 (town T3)
-    so that the city as a whole stays at 100, inside the gate's plausible range."""
+    """Second births with SRB 300 in village V3 (town T2), balanced by SRB 33 in V1 (town T1)
+    so that its district D1 stays at 100, inside the gate's plausible range for a district
+    (registry.district_srb_in_range); district D2 is balanced the same way (V5 and V6)."""
     return weekly_records(f"{prefix}a", start, weeks, area="V3", boys=6, girls=2, birth_order="2") + \
-        weekly_records(f"{prefix}b", start, weeks, area="V5", boys=2, girls=6, birth_order="2")
+        weekly_records(f"{prefix}b", start, weeks, area="V1", boys=2, girls=6, birth_order="2") + \
+        weekly_records(f"{prefix}c", start, weeks, area="V5", boys=2, girls=6, birth_order="2") + \
+        weekly_records(f"{prefix}d", start, weeks, area="V6", boys=6, girls=2, birth_order="2")
 
 
 def columns(registry, table):
@@ -83,15 +87,19 @@ def test_within_policy_stratum_only_where_policy_status_present(registry, survei
         ("all",), ("parity_1",), ("parity_2",), ("parity_3plus",)]
 
 
-def test_asof_ignores_later_births_and_registrations_without_look_ahead(registry, surveil):
-    early = weekly_records("E", dt.date(2024, 1, 1), 4)
+@pytest.mark.parametrize("method", ["eb", "hierarchical"])
+def test_asof_ignores_later_births_and_registrations_without_look_ahead(registry, surveil, method):
+    """Every column, the smoothed ones included: a period's pools share no decision with later
+    periods' pools (regression: a grid point dropped for all pools at once moved eb results
+    by ~6e-9 when unrelated pools were added)."""
+    registry.write_config(f'\n[surveillance]\nsmoothing = "{method}"\n')
+    early = weekly_records("E", dt.date(2024, 1, 1), 4) + \
+        weekly_records("F", dt.date(2024, 1, 1), 4, area="V4", boys=2, girls=3)
     registry.deliver("a.csv", early + weekly_records("L", dt.date(2024, 1, 29), 4, boys=6, girls=0))
     assert surveil("run", "--config", registry.config).exit_code == 0
-    full = registry.query("select * exclude (prob_above, srb_smoothed, srb_lo, srb_hi) from srb_estimates "
-                          "where period_start <= '2024-01-22' order by all")
+    full = registry.query("select * from srb_estimates where period_start <= '2024-01-22' order by all")
     assert surveil("run", "--config", registry.config, "--asof", "2024-01-28").exit_code == 0
-    replay = registry.query("select * exclude (prob_above, srb_smoothed, srb_lo, srb_hi) from srb_estimates "
-                            "order by all")
+    replay = registry.query("select * from srb_estimates order by all")
     assert replay == full
     assert registry.query("select max(period_start) from srb_estimates") == [(dt.date(2024, 1, 22),)]
 
@@ -179,3 +187,46 @@ def test_run_summary_is_written_to_the_run_folder(registry, surveil):
     (summary,) = (registry.root / "var" / "runs").glob("*/summary.txt")
     assert "rows this run: 2 loaded, 0 quarantined" in summary.read_text(encoding="utf-8")
     assert registry.query("select status, exit_code, rows_loaded from runs") == [("published", 0, 2)]
+
+
+def test_smoothing_corner_cases_named_in_the_summary(registry, surveil):
+    """Issue 3: the smoother's messages reach the run summary in the domain's words (area,
+    stratum, period), counted, instead of cell indices nobody read."""
+    lines = weekly_records("A", dt.date(2024, 1, 1), 3, area="V1", boys=3, girls=0, birth_order="2") + \
+        weekly_records("B", dt.date(2024, 1, 1), 3, area="V2", boys=2, girls=2)
+    registry.deliver("a.csv", lines)
+    registry.write_config('\n[surveillance]\nsmoothing = "eb"\n')
+    result = surveil("run", "--config", registry.config)
+    assert result.exit_code == 0, result.output
+    (summary,) = (registry.root / "var" / "runs").glob("*/summary.txt")
+    # the panel wraps long lines: join its inner text, then split at each "smoothing:"
+    inner = " ".join(line.strip(" │╭╮╰╯─") for line in summary.read_text(encoding="utf-8").splitlines())
+    smoothing = ["smoothing:" + part.split("  ")[0] for part in inner.split("smoothing:")[1:]]
+    assert 1 <= len(smoothing) <= 5
+    # parity_2 has boys only, in V1 alone: every parity_2 pool is unpoolable (Jeffreys)
+    assert any(re.search(r"smoothing: \d+ cells: no pooling.*, e\.g\. area \w+ \w+ 2024-", line)
+               for line in smoothing), smoothing
+    assert any(re.search(r"\d+ cells: no births.*e\.g\. area V\d \w+ 2024-", line)
+               for line in smoothing), smoothing
+    assert not any("cells 0" in line or "pools 0" in line for line in smoothing)
+
+
+@pytest.mark.parametrize("method", ["eb", "hierarchical", "none", "spatial"])
+def test_published_smoothed_columns_never_nan(registry, surveil, method):
+    """Issue 3: never NaN in a published column, for cells with no girls, no boys, no births."""
+    lines = weekly_records("A", dt.date(2024, 1, 1), 3, area="V1", boys=3, girls=0) + \
+        weekly_records("B", dt.date(2024, 1, 1), 3, area="V2", boys=0, girls=4) + \
+        weekly_records("C", dt.date(2024, 1, 1), 3, area="V3", boys=2, girls=3)
+    registry.deliver("a.csv", lines)
+    registry.write_config(f'\n[surveillance]\nsmoothing = "{method}"\n')
+    assert surveil("run", "--config", registry.config).exit_code == 0
+    kinds = registry.query("select count(*) filter (girls = 0 and boys > 0), count(*) filter (boys = 0 and "
+                           "girls > 0), count(*) filter (boys + girls = 0), count(*) from srb_estimates")
+    assert all(k > 0 for k in kinds[0]), kinds
+    missing = registry.query(
+        "select count(*) from srb_estimates where " + " or ".join(
+            f"{c} is null or isnan({c}) or not isfinite({c})"
+            for c in ("srb_smoothed", "srb_lo", "srb_hi", "prob_above")))
+    assert missing == [(0,)]
+    assert registry.query("select count(*) from srb_estimates where not (srb_lo <= srb_smoothed and "
+                          "srb_smoothed <= srb_hi and prob_above between 0 and 1)") == [(0,)]

@@ -1,76 +1,39 @@
 """`surveil email` against a real SMTP server (aiosmtpd on 127.0.0.1, a free port).
 
 The outbox makes delivery idempotent (a re-run sends nothing twice) and resumable (a
-message the server refused once goes out on the next run).
+message the server refused goes out on a later run, after a backoff); STARTTLS and implicit
+TLS are verified against a CA made here, with a login from environment variables.
 """
 from __future__ import annotations
 
+import datetime as dt
 import email
 import email.policy
-import socket
-from contextlib import contextmanager
+import os
+import subprocess
+import sys
 
+import duckdb
 import pytest
-from aiosmtpd.controller import Controller
 
-from tests.reports.conftest import REPORT_WEEK
+from pipeline import db
+from pipeline.config import load_settings
+from pipeline.email_stage import deliver
+from pipeline.report_stage import parse_iso_week
+from tests.reports.conftest import REPORT_WEEK, SMTP_PASSWORD, SMTP_USER, Mailbox, free_port, smtp_server
 
-
-class Mailbox:
-    """An SMTP handler that keeps what it accepts; it refuses the first `refuse` DATA commands with 451."""
-
-    def __init__(self, refuse: int = 0) -> None:
-        self.refuse = refuse
-        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        if self.refuse:
-            self.refuse -= 1
-            return "451 4.3.0 try again later"
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((list(envelope.rcpt_tos), parsed))
-        return "250 OK"
+USER_ENV, PASSWORD_ENV = "SRB_TEST_SMTP_USER", "SRB_TEST_SMTP_PASSWORD"
+MESSAGE_ID = f"<srb-report-{REPORT_WEEK}-D1@example.org>"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def outbox(registry) -> list[tuple]:
+    return registry.query("select status, attempts from outbox order by district_code")
 
 
-@contextmanager
-def smtp_server(mailbox: Mailbox):
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def registry_with_port(report_registry):
-    """Point the session registry's [email] at a port; restore the file afterwards."""
-    original = report_registry.config.read_text(encoding="utf-8")
-
-    def use(port: int, week_outbox_reset: bool = True):
-        report_registry.config.write_text(original.replace("smtp_port = 1\n", f"smtp_port = {port}\n"),
-                                          encoding="utf-8")
-        if week_outbox_reset:
-            import duckdb
-            with duckdb.connect(str(report_registry.database)) as con:
-                con.execute("delete from outbox")
-        return report_registry.config
-
-    yield use
-    report_registry.config.write_text(original, encoding="utf-8")
-
-
-def test_sends_once_with_html_text_and_pdf(registry_with_port, surveil_cli):
+def test_sends_once_with_html_text_and_pdf(email_config, surveil_cli):
     mailbox = Mailbox()
     with smtp_server(mailbox) as port:
-        config = registry_with_port(port)
+        config = email_config(port)
         first = surveil_cli("email", "--config", config, "--week", REPORT_WEEK)
         again = surveil_cli("email", "--config", config, "--week", REPORT_WEEK)
     assert first.exit_code == 0, first.output + first.stderr
@@ -78,7 +41,7 @@ def test_sends_once_with_html_text_and_pdf(registry_with_port, surveil_cli):
     assert len(mailbox.messages) == 1, "a re-run sends nothing twice"
     recipients, message = mailbox.messages[0]
     assert recipients == ["east.officer@example.org", "east.deputy@example.org"]
-    assert message["Message-ID"] == f"<srb-report-{REPORT_WEEK}-D1@example.org>"
+    assert message["Message-ID"] == MESSAGE_ID
     assert "东区" in message["Subject"] and REPORT_WEEK in message["Subject"]
     assert message.get_content_type() == "multipart/mixed"
     text = message.get_body(preferencelist=("plain",)).get_content()
@@ -96,21 +59,86 @@ def test_sends_once_with_html_text_and_pdf(registry_with_port, surveil_cli):
     assert "no recipients configured for district D2" in first.stderr
 
 
-def test_a_refused_message_goes_out_on_the_next_run(registry_with_port, surveil_cli, report_registry):
-    mailbox = Mailbox(refuse=1)
+def test_a_refused_message_goes_out_on_the_next_run(email_config, surveil_cli, report_registry):
+    mailbox = Mailbox(refuse_data=1)
     with smtp_server(mailbox) as port:
-        config = registry_with_port(port)
+        config = email_config(port)
         refused = surveil_cli("email", "--config", config, "--week", REPORT_WEEK)
         assert refused.exit_code == 1 and "451" in refused.output
-        assert report_registry.query("select status, attempts from outbox") == [("failed", 1)]
+        assert outbox(report_registry) == [("failed", 1)]
         retried = surveil_cli("email", "--config", config, "--week", REPORT_WEEK)
     assert retried.exit_code == 0, retried.output
     assert len(mailbox.messages) == 1
-    assert report_registry.query("select status, attempts from outbox") == [("sent", 2)]
+    assert outbox(report_registry) == [("sent", 2)]
 
 
-def test_dry_run_writes_eml_and_leaves_the_outbox(registry_with_port, surveil_cli, report_registry):
-    config = registry_with_port(1)
+def test_backoff_doubles_and_gives_up_after_max_attempts(email_config, report_registry):
+    """A server that always answers DATA with 451, judged by a clock set by hand.
+
+    With backoff b = 30 min the wait after the n-th failed attempt is b·2^(n-1): 30 min after
+    the first, 60 after the second; the third of max_attempts = 3 abandons the message. A run
+    before the wait is over only reports `waiting` and never connects (DATA count unchanged).
+    """
+    mailbox = Mailbox(refuse_data=99)
+    t0 = dt.datetime(2025, 1, 6, 8, 0)
+    minutes = dt.timedelta(minutes=1)
+    plan = [  # (clock, outcome, DATA commands the server has seen, next_attempt_at)
+        (t0, "failed", 1, t0 + 30 * minutes),
+        (t0 + 29 * minutes, "waiting", 1, t0 + 30 * minutes),
+        (t0 + 30 * minutes, "failed", 2, t0 + 90 * minutes),
+        (t0 + 89 * minutes, "waiting", 2, t0 + 90 * minutes),
+        (t0 + 90 * minutes, "abandoned", 3, None),
+        (t0 + 24 * 60 * minutes, "abandoned", 3, None),
+    ]
+    with smtp_server(mailbox) as port:
+        settings = load_settings(email_config(port, retry_backoff_minutes=30, max_attempts=3))
+        with db.connect(report_registry.database) as con:
+            for now, outcome, data_commands, next_attempt_at in plan:
+                (delivery,) = deliver(con, settings, parse_iso_week(REPORT_WEEK), now=now, district_code="D1")
+                assert (delivery.outcome, mailbox.data_commands) == (outcome, data_commands), now
+                assert con.execute("select next_attempt_at from outbox").fetchall() == [(next_attempt_at,)]
+    assert outbox(report_registry) == [("abandoned", 3)]
+    assert mailbox.messages == []
+
+
+def test_a_refused_recipient_is_recorded_and_reported(email_config, surveil_cli, report_registry):
+    mailbox = Mailbox(refuse_rcpt=("east.deputy@example.org",))
+    with smtp_server(mailbox) as port:
+        config = email_config(port)
+        first = surveil_cli("email", "--config", config, "--week", REPORT_WEEK)
+        again = surveil_cli("email", "--config", config, "--week", REPORT_WEEK)
+    assert first.exit_code == 1, "a refused recipient needs a person: the run says so"
+    assert "sent_partly" in first.output
+    assert "district D1: the server refused: east.deputy@example.org (550" in first.stderr
+    assert [recipients for recipients, _ in mailbox.messages] == [["east.officer@example.org"]]
+    ((status, refused),) = report_registry.query("select status, refused_recipients from outbox")
+    assert status == "sent" and refused.startswith("east.deputy@example.org (550 5.1.1")
+    assert again.exit_code == 0 and "already_sent" in again.output and "east.deputy" in again.output
+
+
+def test_stale_and_other_language_reports_are_rendered_afresh(email_config, surveil_cli, report_registry):
+    """Regression: the e-mail attached whatever files the reports folder held."""
+    folder = report_registry.root / "var" / "reports" / REPORT_WEEK
+    assert surveil_cli("report", "--config", report_registry.config, "--week", REPORT_WEEK, "--district", "D1",
+                       "--language", "en").exit_code == 0
+    (folder / "D1.txt").write_text("stale summary", encoding="utf-8")
+    english_pdf = (folder / "D1.pdf").read_bytes()
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as port:
+        result = surveil_cli("email", "--config", email_config(port), "--week", REPORT_WEEK)
+    assert result.exit_code == 0, result.output + result.stderr
+    ((_, message),) = mailbox.messages
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "stale" not in text and "出生人口性别比周报" in text and "出生人口性别比周报" in html
+    assert "Weekly sex ratio at birth report" not in html
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_content() != english_pdf
+    assert attachment.get_content() == (folder / "D1.pdf").read_bytes(), "the folder holds what was sent"
+
+
+def test_dry_run_writes_eml_and_leaves_the_outbox(email_config, surveil_cli, report_registry):
+    config = email_config(1)
     result = surveil_cli("email", "--config", config, "--week", REPORT_WEEK, "--dry-run")
     assert result.exit_code == 0, result.output
     eml = report_registry.root / "var" / "outbox" / REPORT_WEEK / "D1.eml"
@@ -119,8 +147,142 @@ def test_dry_run_writes_eml_and_leaves_the_outbox(registry_with_port, surveil_cl
     assert report_registry.query("select count(*) from outbox") == [(0,)]
 
 
-def test_unreachable_server_is_a_failure_for_the_next_run(registry_with_port, surveil_cli, report_registry):
-    config = registry_with_port(free_port())      # nothing listens there
-    result = surveil_cli("email", "--config", config, "--week", REPORT_WEEK)
+def test_unreachable_server_is_a_failure_for_the_next_run(email_config, surveil_cli, report_registry):
+    config = email_config(free_port())      # nothing listens there
+    first = surveil_cli("email", "--config", config, "--week", REPORT_WEEK)
+    second = surveil_cli("email", "--config", config, "--week", REPORT_WEEK)
+    assert (first.exit_code, second.exit_code) == (1, 1)
+    assert outbox(report_registry) == [("failed", 2)]
+    ((error,),) = report_registry.query("select last_error from outbox")
+    assert "refused" in error.lower()
+
+
+# --- TLS and login ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def smtp_login(monkeypatch):
+    monkeypatch.setenv(USER_ENV, SMTP_USER)
+    monkeypatch.setenv(PASSWORD_ENV, SMTP_PASSWORD)
+
+
+def test_starttls_with_login_and_missing_credentials(email_config, surveil_cli, report_registry, test_ca,
+                                                     monkeypatch):
+    """Regression: missing credentials left the outbox row `sending` for good (never resent).
+
+    Now they stop the run before any connection (exit 2, nothing in the outbox), and the
+    next run, with the variables set, sends over STARTTLS after logging in.
+    """
+    monkeypatch.delenv(USER_ENV, raising=False)
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    mailbox = Mailbox()
+    with smtp_server(mailbox, "starttls", test_ca) as port:
+        config = email_config(port, "starttls", ca_file=test_ca.ca_file, username_env=USER_ENV,
+                              password_env=PASSWORD_ENV)
+        missing = surveil_cli("email", "--config", config, "--week", REPORT_WEEK)
+        assert missing.exit_code == 2
+        assert f"environment variable {USER_ENV}, {PASSWORD_ENV} is not set" in missing.stderr
+        assert outbox(report_registry) == [] and mailbox.data_commands == 0
+        monkeypatch.setenv(USER_ENV, SMTP_USER)
+        monkeypatch.setenv(PASSWORD_ENV, SMTP_PASSWORD)
+        sent = surveil_cli("email", "--config", config, "--week", REPORT_WEEK)
+    assert sent.exit_code == 0, sent.output + sent.stderr
+    assert mailbox.logins == [SMTP_USER]
+    assert len(mailbox.messages) == 1 and mailbox.tls_ciphers[0] is not None, "DATA went over TLS"
+    assert outbox(report_registry) == [("sent", 1)]
+
+
+def test_implicit_tls_with_login(email_config, surveil_cli, report_registry, test_ca, smtp_login):
+    mailbox = Mailbox()
+    with smtp_server(mailbox, "tls", test_ca) as port:
+        config = email_config(port, "tls", ca_file=test_ca.ca_file, username_env=USER_ENV, password_env=PASSWORD_ENV)
+        result = surveil_cli("email", "--config", config, "--week", REPORT_WEEK)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert mailbox.logins == [SMTP_USER] and mailbox.tls_ciphers[0] is not None
+    assert [recipients for recipients, _ in mailbox.messages] == [["east.officer@example.org",
+                                                                   "east.deputy@example.org"]]
+
+
+def test_an_unknown_certificate_is_refused_before_login(email_config, surveil_cli, report_registry, test_ca,
+                                                        smtp_login):
+    mailbox = Mailbox()
+    with smtp_server(mailbox, "starttls", test_ca) as port:
+        # no ca_file: the system's CAs do not know the test CA
+        config = email_config(port, "starttls", username_env=USER_ENV, password_env=PASSWORD_ENV)
+        result = surveil_cli("email", "--config", config, "--week", REPORT_WEEK)
     assert result.exit_code == 1
-    assert report_registry.query("select status from outbox") == [("failed",)]
+    assert mailbox.logins == [] and mailbox.data_commands == 0, "the password never went to an unverified server"
+    ((status, error),) = report_registry.query("select status, last_error from outbox")
+    assert status == "failed" and "CERTIFICATE_VERIFY_FAILED" in error
+
+
+def test_credentials_are_never_sent_in_clear(email_config, surveil_cli, report_registry, smtp_login):
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as port:
+        config = email_config(port, "none", username_env=USER_ENV, password_env=PASSWORD_ENV)
+        result = surveil_cli("email", "--config", config, "--week", REPORT_WEEK)
+    assert result.exit_code == 2
+    assert 'security = "none" would send the SMTP password in clear' in result.stderr
+    assert outbox(report_registry) == [] and mailbox.data_commands == 0
+
+
+# --- a run killed mid-conversation ------------------------------------------------------------
+
+
+def _killed_while_sending(config, mailbox: Mailbox) -> None:
+    """Run `surveil email` in a child process and kill it (SIGKILL) where the server hangs."""
+    child = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "email", "--config", str(config), "--week",
+                              REPORT_WEEK, "--district", "D1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             env={**os.environ})
+    try:
+        assert mailbox.reached.wait(180), "the child never reached the server"
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_run_killed_before_data_is_resent(email_config, surveil_cli, report_registry):
+    hanging = Mailbox(hang_at="RCPT")
+    with smtp_server(hanging) as port:
+        config = email_config(port)
+        _killed_while_sending(config, hanging)
+    assert outbox(report_registry) == [("sending", 1)]
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as port:
+        result = surveil_cli("email", "--config", email_config(port, reset_outbox=False), "--week", REPORT_WEEK)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert len(mailbox.messages) == 1, "DATA was never issued: the server cannot hold it, so it is resent"
+    assert outbox(report_registry) == [("sent", 2)]
+
+
+def test_a_run_killed_after_data_is_not_resent_unless_asked(email_config, surveil_cli, report_registry):
+    hanging = Mailbox(hang_at="DATA")
+    with smtp_server(hanging) as port:
+        config = email_config(port)
+        _killed_while_sending(config, hanging)
+    assert outbox(report_registry) == [("unconfirmed", 1)]
+    mailbox = Mailbox()
+    with smtp_server(mailbox) as port:
+        config = email_config(port, reset_outbox=False)
+        held = surveil_cli("email", "--config", config, "--week", REPORT_WEEK)
+        assert held.exit_code == 1 and "unconfirmed" in held.output and MESSAGE_ID in held.output
+        assert mailbox.data_commands == 0, "at most once: the server may hold the first copy"
+        resent = surveil_cli("email", "--config", config, "--week", REPORT_WEEK, "--resend-unconfirmed")
+    assert resent.exit_code == 0, resent.output + resent.stderr
+    assert len(mailbox.messages) == 1
+    assert outbox(report_registry) == [("sent", 2)]
+
+
+
+def test_an_outbox_made_before_refused_recipients_gains_the_column(tmp_path):
+    """The migration sql/migrations/outbox_refused_recipients.sql, run by db.connect on an older database."""
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create table outbox (week_label varchar, district_code varchar, message_id varchar, "
+                    "recipients varchar, status varchar, attempts integer, last_error varchar, "
+                    "last_attempt_at timestamp, next_attempt_at timestamp, sent_at timestamp, "
+                    "primary key (week_label, district_code))")
+        con.execute("insert into outbox values ('2024-W52', 'D1', '<m@x>', 'a@x', 'sent', 1, null, "
+                    "'2024-12-30 08:00', null, '2024-12-30 08:00')")
+    with db.connect(path) as con:
+        assert con.execute("select status, refused_recipients from outbox").fetchall() == [("sent", None)]

@@ -22,6 +22,17 @@ def test_small_evidence_is_suppressed_with_its_ratio():
     assert (row["onset_week"], row["detected_week"]) == ("2024-W10", "2024-W23")
 
 
+def test_severity_beside_a_hidden_count_does_not_depend_on_it():
+    """Regression: severity was computed from the hidden count, so "high" next to girls "<5"
+    narrowed what the "<5" held (12 boys: high for 0-2 girls, medium for 3-4). Now every hidden
+    value 0..4 gives the same row: the lowest severity any of them could give."""
+    rows = [feed_row({**ALERT, "boys": 12, "girls": girls}, 110.0, 5) for girls in range(5)]
+    assert {(r["girls"], r["severity"], r["srb"], r["description"]) for r in rows} == {
+        ("<5", "medium", None, rows[0]["description"])}
+    # 40 boys: every girls value 0..4 gives an exact lower bound above 110, so "high" is what 40 and "<5" say
+    assert {feed_row({**ALERT, "boys": 40, "girls": g}, 110.0, 5)["severity"] for g in range(5)} == {"high"}
+
+
 def test_routing_by_method_stratum_status_and_severity():
     rows = [feed_row({**ALERT, "alert_id": "a-high", "boys": 700, "girls": 500}, 110.0, 5),
             feed_row({**ALERT, "alert_id": "a-low", "boys": 520, "girls": 500, "stratum": "all"}, 110.0, 5),

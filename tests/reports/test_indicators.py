@@ -16,9 +16,18 @@ def test_missing_girls_is_zero_at_the_reference_ratio_and_counts_the_gap():
 
 
 def test_missing_girls_interval_ends_sit_at_the_srb_interval_ends():
+    """Each end is births · (p / R_ref − (1 − p)) with p = srb / (100 + srb) the share of boys at
+    that end of the SRB interval: the 1000 births split at the interval's SRB."""
+    _, lower, upper = missing_girls(500, 500, 106.0, 120.0, 106.0)
     # at SRB = reference the births split exactly as expected: zero missing
-    _, at_reference, _ = missing_girls(500, 500, 106.0, 120.0, 106.0)
-    assert abs(at_reference) < 1e-9
+    assert abs(lower) < 1e-9
+    # at SRB 120: boys 1000 · 120/220 = 545.45, girls 454.55; 545.45 / 1.06 − 454.55 = 60.03
+    share = 120.0 / 220.0
+    assert abs(upper - 1000 * (share / 1.06 - (1 - share))) < 1e-9
+    assert round(upper, 2) == 60.03
+    # a lower end below the reference gives negative missing girls (more girls than expected)
+    _, below, _ = missing_girls(500, 500, 100.0, 120.0, 106.0)
+    assert round(below, 2) == round(1000 * (0.5 / 1.06 - 0.5), 2) == -28.30
 
 
 def test_funnel_limits_cover_the_binomial_and_narrow_with_births():

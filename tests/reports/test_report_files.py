@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import re
+from html import escape
 
 from pypdf import PdfReader
 
+from tests.conftest import good_records, record
 from tests.reports.conftest import REPORT_WEEK
 
 
@@ -44,12 +46,14 @@ def test_pdf_text_holds_the_headline_numbers(report_registry):
 
 def test_planted_excess_is_an_alert_listed_within_policy_first(report_registry):
     html = (report_folder(report_registry) / "D1.html").read_text(encoding="utf-8")
-    alerts = re.findall(r'<div class="title">(.*?)</div>', html)
-    assert any("甲镇" in title for title in alerts)
-    strata = [title.split(" · ")[-1] for title in alerts]
-    within = [i for i, s in enumerate(strata) if s == "政策内二孩"]
-    if within:   # second births within policy come first in each group
-        assert strata[0] == "政策内二孩"
+    groups = re.split(r"<h3>", html.split('id="alerts"')[1].split('id="funnel"')[0])[1:]
+    titles = [re.findall(r'<div class="title">(.*?)</div>', group) for group in groups]
+    assert len(titles) == 2 and any("甲镇" in title for group in titles for title in group)
+    strata = [[title.split(" · ")[-1] for title in group] for group in titles]
+    assert any("政策内二孩" in group for group in strata), strata      # the planted track raised an alert
+    for group in strata:   # in each group (new, ongoing) every within-policy alert precedes the others
+        is_within = [stratum == "政策内二孩" for stratum in group]
+        assert is_within == sorted(is_within, reverse=True), group
 
 
 def test_english_report_and_one_district(report_registry, surveil_cli, tmp_path):
@@ -74,5 +78,54 @@ def test_default_week_is_the_last_complete_one(report_registry):
 
     with db.connect(report_registry.database, read_only=True) as con:
         week = default_week(con)
-    # the last births are in the week of 2024-12-23; that week ends on 2024-12-29
-    assert week.isoformat() <= "2024-12-23"
+    # the last births are in the week of 2024-12-23, which ends on 2024-12-29, before the run's as-of
+    # date (the day the tests run): the last complete published week is exactly that one
+    assert week.isoformat() == "2024-12-23"
+
+
+def test_a_warning_only_run_reports_the_warning_with_its_observed_value(registry, surveil_cli):
+    """60 of District One's 260 registrations of the year come over 90 days after the birth
+    (23 %, above the 10 % line): registry.late_registration_share, a warning, fails alone. The
+    run publishes, and the report's data-quality section names the expectation with what the
+    gate observed and the rule it was held to."""
+    lines = good_records(300)
+    lines += [record(f"LATE-{i}", birth_date="2024-03-05", registered_date="2024-07-01", sex="MF"[i % 2],
+                     area_code="V1") for i in range(60)]
+    registry.deliver("births_2024-07.csv", lines)
+    registry.write_config('\n[report]\noutput_dir = "var/reports"\n')
+    assert surveil_cli("run", "--config", registry.config, "--asof", "2024-12-31").exit_code == 0
+    ((expectation, severity, observed, threshold),) = registry.query(
+        "select expectation, severity, observed, threshold from dq_results "
+        "where run_id = (select max(run_id) from runs) and not success")
+    assert (expectation, severity) == ("registry.late_registration_share", "warning")
+    result = surveil_cli("report", "--config", registry.config, "--district", "D1", "--language", "en", "--no-pdf")
+    assert result.exit_code == 0, result.output
+    (html_path,) = (registry.root / "var" / "reports").rglob("D1.html")
+    quality = html_path.read_text(encoding="utf-8").split('id="quality"')[1]
+    assert "The latest run raised 1 warnings" in quality
+    assert f"registry.late_registration_share (warning):\n    observed {escape(observed)}" in quality
+    assert escape(threshold) in quality
+    text = html_path.with_suffix(".txt").read_text(encoding="utf-8")
+    assert f"- registry.late_registration_share (warning): observed {observed}; Threshold {threshold}" in text
+
+
+def test_an_old_alerts_chart_reaches_back_before_its_onset(report_registry, monkeypatch):
+    """Regression: charts started 104 weeks before the report week, so an older alert's onset
+    or crossing was cut off. With the recent span shrunk to 4 weeks (a constant patched, so the
+    registry's 2024 alerts count as old), each chart still starts 8 weeks before the onset (or
+    the detection, for a level alert), and CUSUM/GLR paths are captioned by their method."""
+    import datetime as dt
+
+    from pipeline import db, report_stage
+
+    monkeypatch.setattr(report_stage, "ALERT_CHART_WEEKS", 4)
+    week = dt.date(2024, 12, 23)
+    with db.connect(report_registry.database, read_only=True) as con:
+        alerts = report_stage._alerts(con, "D1", week, report_stage.has_rows(con, "cusum_paths"))
+    recent = week - dt.timedelta(weeks=4)
+    charted = [a for a in alerts if a.chart]
+    assert any((a.onset_period or a.detected_period) < recent for a in charted), "an old alert with a chart"
+    for alert in charted:
+        anchor = alert.onset_period or alert.detected_period
+        start = alert.chart[0].period_start
+        assert start <= anchor and start >= min(anchor - dt.timedelta(weeks=8), recent), alert.alert_id

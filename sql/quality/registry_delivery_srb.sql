@@ -1,9 +1,12 @@
--- SRB (boys per 100 girls) of the new deliveries at city level, with a Wilson interval.
+-- SRB (boys per 100 girls) of the new deliveries per area of one level, with a Wilson
+-- interval: the city (depth 0) for registry.city_srb_in_range, the districts (depth 1)
+-- for registry.district_srb_in_range.
 --
--- Grain: one row per root area (areas.depth = 0) with at least one birth of known sex in
+-- Grain: one row per area at depth $area_depth with at least one birth of known sex in
 -- the deliveries $delivery_ids.
--- Parameters: $delivery_ids INTEGER[], $z DOUBLE (two-sided normal quantile of the Wilson
--- interval on the share of boys), $srb_min DOUBLE, $srb_max DOUBLE (the accepted range).
+-- Parameters: $delivery_ids INTEGER[], $area_depth INTEGER, $z DOUBLE (two-sided normal
+-- quantile of the Wilson interval on the share of boys), $srb_min DOUBLE, $srb_max DOUBLE
+-- (the accepted range).
 -- Reads: births, area_ancestors. Sex codes 'M'/'F' as in models/constants.py.
 --
 -- srb_closest_to_range is the point of [srb_lo, srb_hi] nearest to [$srb_min, $srb_max]: it
@@ -20,23 +23,23 @@ delivery_births as (
     where list_contains($delivery_ids, delivery_id)
 ),
 
-leaf_cities as (
+leaf_areas as (
     select
         area_code,
-        ancestor_code as city_code
+        ancestor_code as checked_area_code
     from area_ancestors
-    where ancestor_depth = 0
+    where ancestor_depth = $area_depth
 ),
 
 counted as (
     select
-        leaf_cities.city_code,
+        leaf_areas.checked_area_code as area_code,
         count(*) as births,
         count(*) filter (where delivery_births.sex = 'M') as boys,
         count(*) filter (where delivery_births.sex = 'F') as girls
     from delivery_births
-    inner join leaf_cities on leaf_cities.area_code = delivery_births.area_code
-    group by leaf_cities.city_code
+    inner join leaf_areas on leaf_areas.area_code = delivery_births.area_code
+    group by leaf_areas.checked_area_code
 ),
 
 shares as (
@@ -79,7 +82,7 @@ ratios as (
 )
 
 select
-    city_code,
+    area_code,
     births,
     boys,
     girls,
@@ -88,4 +91,4 @@ select
     srb_hi,
     least(greatest(($srb_min + $srb_max) / 2, srb_lo), srb_hi) as srb_closest_to_range
 from ratios
-order by city_code
+order by area_code
