@@ -14,7 +14,8 @@ reported on the SRB scale (boys per 100 girls, ``100 p / (1 - p)``):
 ``"hierarchical"``
     The same beta-binomial, but each cell's prior mean is its parent area's posterior
     mean (village -> town -> district -> city), processed top-down; one prior precision
-    per pool, integrated over its (normal-approximation) likelihood.
+    per pool, integrated over its (normal-approximation) likelihood under an exponential
+    (PC) prior on the between-area sd around the parents (Simpson et al. 2017, Stat Sci 32:1).
 ``"spatial"``
     BYM2 (Riebler, Sorbye, Simpson & Rue 2016, Stat Methods Med Res 25:1145) on the logit
     of p, one intercept and one sum-to-zero constraint per connected component, fitted by
@@ -172,9 +173,9 @@ def _check_parent(parent, size: int) -> np.ndarray:
 
 # --- estimators -----------------------------------------------------------------------
 
-def _eb_mix(y, n, g, n_pools, pool_ids, notes, prior="mml", integrate=True):
+def _eb_mix(y, n, g, n_pools, pool_ids, notes, prior="mml", integrate=True, moments=True):
     """Posterior mixture per cell under the per-pool beta prior (precision integrated)."""
-    mix, fit = eb_mixture(y, n, g, n_pools, prior, integrate)
+    mix, fit = eb_mixture(y, n, g, n_pools, prior, integrate, moments)
     notes.pools(pool_ids, ~fit.ok, "no pooling, Jeffreys prior (fewer than two areas with births, "
                 "or all boys / all girls in the pool)")
     notes.pools(pool_ids, fit.clipped, "between-area variance estimate <= 0, clipped to zero "
@@ -208,6 +209,8 @@ def _leave_one_out(A_up, B_up, y, n):
 def _hier_mix(y, n, g, pool_ids, parent, notes):
     """Top-down: roots by plain EB within their pool, children shrink to the parent."""
     depth = tree_depth(parent)
+    is_parent = np.zeros(y.size, bool)  # the matched Beta is needed only where a child reads it
+    is_parent[parent[parent >= 0]] = True
     K = None
     row = np.empty(y.size, np.int64)
     prior_mean, var_mean = np.empty(y.size), np.empty(y.size)
@@ -221,7 +224,7 @@ def _hier_mix(y, n, g, pool_ids, parent, notes):
         else:
             up = parent[idx]
             m, m_var = _leave_one_out(A[up], B[up], y[idx], n[idx])
-            part, clip = tree_posterior(y[idx], n[idx], lg, lp.size, m, m_var)
+            part, clip = tree_posterior(y[idx], n[idx], lg, lp.size, m, m_var, is_parent[idx])
             notes.pools(pool_ids[lp], clip, f"depth {d}: between-area variance around the "
                         "parents estimated at zero (precision M capped at the pool's births)")
         K = part.M.shape[1] if K is None else K
@@ -309,7 +312,7 @@ def smooth_srb(boys, girls, *, pool, method="eb", parent=None, area=None, edges=
                                                   confidence)
         return _result((mean, lo, hi, prob), no_mean, notes, (JEFFREYS + y) / (2 * JEFFREYS + n))
     if method == "eb":
-        mix, _ = _eb_mix(y, n, g, pool_ids.size, pool_ids, notes, eb_prior, integrate)
+        mix, _ = _eb_mix(y, n, g, pool_ids.size, pool_ids, notes, eb_prior, integrate, moments=False)
         return _finish_mix(mix, notes, alert_level, confidence, same_prior=True)
     if method == "hierarchical":
         parent = _check_parent(parent, y.size)
@@ -344,15 +347,15 @@ def _finish_mix(mix: Mixture, notes, alert_level, confidence, same_prior=False) 
     as in ``eb``) cells with the same pool, boys and births are summarised once."""
     width = mix.widths()
     if not same_prior:
-        summary = mixture_summary(mix.components, mix.A, mix.B, alert_level, confidence, width)
+        summary = mixture_summary(mix.components, mix.y.size, alert_level, confidence, width)
     else:
         span = int(mix.n.max(initial=0)) + 1
         key = (mix.row.astype(np.int64) * span + mix.n.astype(np.int64)) * span + mix.y.astype(np.int64)
         _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        part = mixture_summary(lambda idx: mix.components(first[idx]), mix.A[first], mix.B[first],
-                               alert_level, confidence, width[first])
+        part = mixture_summary(lambda idx: mix.components(first[idx]), first.size, alert_level,
+                               confidence, width[first])
         summary = tuple(col[inverse] for col in part)
-    return _result(summary[:4], summary[4], notes, mix.A / (mix.A + mix.B))
+    return _result(summary[:4], summary[4], notes, summary[5])
 
 
 def _result(summary, no_mean, notes, share_mean) -> SmoothedSRB:

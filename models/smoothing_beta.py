@@ -176,7 +176,7 @@ def srb_summary(
 
 # --- exact summaries of a finite mixture of Betas ------------------------------------------
 
-SUB_CHUNK = 2048  # cells per block of the mixture summaries: K x block doubles stay in cache
+SUB_CHUNK = 4096  # cells per block of the mixture summaries: K x block doubles stay in L2
 NEWTON_MAX = 60     # safeguarded steps; bisection alone would shrink the bracket by 2^-60
 
 
@@ -410,7 +410,7 @@ def _logit(x: np.ndarray) -> np.ndarray:
     return special.logit(np.clip(x, 1e-300, 1.0 - 1e-16))
 
 
-SHARE_TOL = 5e-7   # error allowed to the root finder on an interval end, share of boys
+SHARE_TOL = 1e-6   # error allowed to the root finder on an interval end, share of boys
 HALLEY_K = 1.0     # constant of the Halley error K d^3 / sd^2: the Gaussian's 0.53, doubled
 
 
@@ -425,14 +425,14 @@ def halley_tolerance(sd: np.ndarray, share: np.ndarray) -> np.ndarray:
     return sd * np.cbrt(ratio)
 
 
-def mixture_summary(components, A0, B0, alert_level: float, confidence: float, width=None):
+def mixture_summary(components, size: int, alert_level: float, confidence: float, width=None):
     """Exact posterior summaries on the SRB scale for Beta mixtures, one per cell.
 
-    ``components(idx)`` returns (A, B, W) for the cells ``idx`` (cells x K, weights summing
-    to 1 per cell); ``A0``, ``B0`` the Beta with each mixture's mean and variance;
-    ``width`` (optional) the number of components of positive weight per cell: cells are
-    then summarised in blocks of similar width (the result does not depend on it).
-    Returns (mean, lo, hi, prob_above, mean_is_median) as :func:`srb_summary`:
+    ``components(idx)`` returns (A, B, W) for the cells ``idx`` of ``range(size)`` (cells x
+    K, weights summing to 1 per cell); ``width`` (optional) the number of components of
+    positive weight per cell: cells are then summarised in blocks of one width each.
+    Returns (mean, lo, hi, prob_above, mean_is_median) as :func:`srb_summary`, then the
+    mixture's mean and variance of the share of boys (computed here, from the components):
 
     * mean ``E[100 p / (1 - p)] = sum_k W_k 100 A_k / (B_k - 1)`` (the median where any
       component has ``B_k <= 1`` or the mean falls outside the interval);
@@ -448,11 +448,15 @@ def mixture_summary(components, A0, B0, alert_level: float, confidence: float, w
     t_cut = float(special.logit(share_from_srb(alert_level)))
     cap = float(srb_from_share(1.0 - 1e-12))
 
-    def block(idx, a0, b0):
+    def block(idx):
         A, B, W = components(idx)
         mix = _BetaMix(A, B, W)
-        m = a0 / (a0 + b0)
-        s = np.sqrt(m * (1 - m) / (a0 + b0 + 1))
+        tot = A + B
+        m_k = A / tot
+        m = np.einsum("ij,ij->i", W, m_k)
+        var = np.maximum(np.einsum("ij,ij->i", W, m_k * (1.0 - m_k) / (tot + 1.0) + m_k * m_k) - m * m,
+                         1e-300)
+        s = np.sqrt(var)
         (start_lo, start_hi), sd = mix.start((q_lo, q_hi))
         t_lo = mix.quantile(q_lo, _logit(m - k * s), _logit(m + s), start_lo,
                             halley_tolerance(sd, special.expit(start_lo)))
@@ -468,18 +472,18 @@ def mixture_summary(components, A0, B0, alert_level: float, confidence: float, w
             t_med = part.quantile(0.5, t_lo[no_mean], t_hi[no_mean], 0.5 * (t_lo + t_hi)[no_mean],
                                   halley_tolerance(sd[no_mean], m[no_mean]))
             mean[no_mean] = np.clip(100.0 * np.exp(t_med), lo[no_mean], hi[no_mean])
-        return np.minimum(mean, cap), lo, np.minimum(hi, cap), np.clip(prob, 0.0, 1.0), no_mean
+        return (np.minimum(mean, cap), lo, np.minimum(hi, cap), np.clip(prob, 0.0, 1.0), no_mean,
+                m, var)
 
-    def chunk(idx, a0, b0, wid):
+    def chunk(idx, wid):
         if idx.size == 0:
-            return tuple(np.empty(0, dtype=bool if i == 4 else float) for i in range(5))
+            return tuple(np.empty(0, dtype=bool if i == 4 else float) for i in range(7))
         # Blocks of one width each: no padded work, and a cell's sums run over exactly its
         # own components whatever other cells are in the call (bit-identical results).
         order = np.argsort(wid, kind="stable")
-        idx, a0, b0, wid = idx[order], a0[order], b0[order], wid[order]
+        idx, wid = idx[order], wid[order]
         edges = np.r_[0, np.flatnonzero(np.diff(wid)) + 1, idx.size]
-        parts = [block(idx[i:min(i + SUB_CHUNK, end)], a0[i:min(i + SUB_CHUNK, end)],
-                       b0[i:min(i + SUB_CHUNK, end)])
+        parts = [block(idx[i:min(i + SUB_CHUNK, end)])
                  for start, end in zip(edges[:-1], edges[1:], strict=True)
                  for i in range(start, end, SUB_CHUNK)]
         out = []
@@ -490,6 +494,5 @@ def mixture_summary(components, A0, B0, alert_level: float, confidence: float, w
             out.append(back)
         return tuple(out)
 
-    A0, B0 = np.asarray(A0, float), np.asarray(B0, float)
-    wid = np.zeros(A0.size, np.int64) if width is None else np.asarray(width, np.int64)
-    return by_chunks(chunk, np.arange(A0.size), A0, B0, wid)
+    wid = np.zeros(size, np.int64) if width is None else np.asarray(width, np.int64)
+    return by_chunks(chunk, np.arange(size), wid)

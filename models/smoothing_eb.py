@@ -106,7 +106,9 @@ def _margin(v: np.ndarray, g: np.ndarray, n_pools: int) -> _Margin:
     keys, count = np.unique(gi * span + vi, return_counts=True)
     parts.append((keys // span, keys % span, count))
     gk, val, count = (np.concatenate(col) for col in zip(*parts, strict=True))
-    count = count.astype(float)
+    # sorted by (pool, value) across both parts: callers look values up by searchsorted
+    order = np.lexsort((val, gk))
+    gk, val, count = gk[order], val[order], count[order].astype(float)
     return _Margin(gk, val.astype(float), count, _sum(gk, count, n_pools))
 
 
@@ -396,17 +398,29 @@ def _with_jeffreys(mix: Mixture, ok_cell: np.ndarray) -> Mixture:
     return Mixture(mix.y, mix.n, row, prior_mean, var_mean, M, w)
 
 
-def _finish(mix: Mixture) -> Mixture:
-    mean, var = mix.moments()
-    mix.A, mix.B = matched_beta(mean, var)
+def _finish(mix: Mixture, need: np.ndarray | None = None) -> Mixture:
+    """Set the matched Beta (A, B) of the cells in the mask ``need`` (all by default; NaN
+    elsewhere: the summaries compute every cell's mixture moments themselves)."""
+    if need is None:
+        mean, var = mix.moments()
+        mix.A, mix.B = matched_beta(mean, var)
+        return mix
+    mix.A, mix.B = np.full(mix.y.size, np.nan), np.full(mix.y.size, np.nan)
+    if need.any():
+        mean, var = mix_moments(mix.y[need], mix.n[need], mix.row[need], mix.prior_mean[need],
+                                mix.M, mix.w, mix.var_mean[need])
+        mix.A[need], mix.B[need] = matched_beta(mean, var)
     return mix
 
 
 EB_PRIORS = ("mml", "moments")
 
 
-def eb_mixture(y, n, g, n_pools, prior="mml", integrate=True):
+def eb_mixture(y, n, g, n_pools, prior="mml", integrate=True, moments=True):
     """Posterior mixture per cell and the prior fit per pool.
+
+    ``moments=False`` leaves the matched Beta (``A``, ``B``) unset (NaN) when only the
+    exact summaries are wanted: they compute the mixture's moments themselves.
 
     ``prior="mml"`` (default): marginal maximum likelihood; ``"moments"``: the moment
     estimate of :func:`fit_moments` (no likelihood ascent).  ``integrate=False`` plugs the
@@ -422,7 +436,7 @@ def eb_mixture(y, n, g, n_pools, prior="mml", integrate=True):
         M = fit.M[:, None]
         mix = Mixture(y, n, g, fit.mu[g], np.zeros(y.size), M, np.ones_like(M))
         fit.M_mix = fit.M.copy()
-        return _finish(_with_jeffreys(mix, ok)), fit
+        return _finish(_with_jeffreys(mix, ok), None if moments else np.zeros(y.size, bool)), fit
     _, h11, h22, h12 = _score_hessian(data, fit.mu, fit.M)
     N = data.births.sum(lambda x: x, np.zeros(n_pools))
     lo, hi = np.zeros(n_pools) + np.log(M_MIN), np.log(np.maximum(N, M_MIN))
@@ -436,7 +450,7 @@ def eb_mixture(y, n, g, n_pools, prior="mml", integrate=True):
     var_mu = (fit.mu * (1 - fit.mu)) ** 2 * var_theta
     fit.M_mix = np.exp(np.sum(w * om, axis=1))
     mix = Mixture(y, n, g, fit.mu[g], var_mu[g], np.exp(om), pool_weights(w))
-    return _finish(_with_jeffreys(mix, ok)), fit
+    return _finish(_with_jeffreys(mix, ok), None if moments else np.zeros(y.size, bool)), fit
 
 
 def eb_posterior(y, n, g, n_pools, prior="mml", integrate=True):
@@ -448,30 +462,19 @@ def eb_posterior(y, n, g, n_pools, prior="mml", integrate=True):
 # --- hierarchical: prior mean per cell from the parent's posterior -----------------------
 
 TREE_GRID = 41  # grid points over log M in [log M_MIN, log N_g] for the tree precision
-TREE_SD_U = 0.05      # logit sd of areas around their parent: ~5 SRB points at SRB 105 ...
-TREE_SD_ALPHA = 0.01  # ... exceeded with prior probability 1 %
-TREE_SD_RATE = -np.log(TREE_SD_ALPHA) / TREE_SD_U
 
 
-def tree_log_prior(om: np.ndarray, spread: np.ndarray) -> np.ndarray:
-    """log prior density in log M of the tree precision: an exponential (PC) prior on the
-    between-area sd of the logit, sd = 1 / sqrt(spread (M + 1)) (``spread`` = m (1 - m) of
-    the prior means, per pool), with rate TREE_SD_RATE; it is the uniform-on-sd prior of
-    :func:`_log_prior` (the Jacobian) times exp(-rate sd)."""
-    sd = np.exp(-0.5 * np.logaddexp(0.0, om)) / np.sqrt(spread)[:, None]
-    return _log_prior(om) - TREE_SD_RATE * sd
-
-
-def tree_posterior(y, n, g, n_pools, parent_mean, parent_var):
+def tree_posterior(y, n, g, n_pools, parent_mean, parent_var, need=None):
     """Posterior Beta(A, B) per cell when cell i's prior mean is its parent's posterior mean.
 
     One precision ``M`` per pool, integrated over a grid of ``log M`` on ``[M_MIN, N_g]``
-    with the prior of :func:`_log_prior` and the normal approximation to the beta-binomial
+    with the uniform-on-sd prior of :func:`_log_prior` (as ``eb``) and the normal approximation to the beta-binomial
     likelihood, ``E p_hat_i = m_i``, ``Var p_hat_i = m_i (1 - m_i) (n_i + M) / (n_i (1 + M))``
     (Williams 1982, Appl Stat 31:144), plus the variance of the parent's estimate: per pool
     it needs only sums over distinct birth counts, so every grid point is cheap.  The
     parent's posterior variance enters as the uncertainty of the prior mean.  Returns
-    (posterior Mixture, clipped per pool): clipped where the likelihood peaks at the
+    (posterior Mixture, with the matched Beta of the cells in ``need`` (all by default),
+    clipped per pool): clipped where the likelihood peaks at the
     precision cap ``M = N_g`` (between-area variance around the parents estimated at zero;
     the integration still spreads M below the cap).
     """
@@ -495,27 +498,18 @@ def tree_posterior(y, n, g, n_pools, parent_mean, parent_var):
     rel = np.where(has, parent_var / (parent_mean * (1 - parent_mean)), 0.0)
     ratio = _sum(g, rel, n_pools) / np.maximum(_sum(g, has.astype(float), n_pools), 1.0)
 
-    # Weakly informative prior on the between-area sd around the parents (PC prior,
-    # Simpson et al. 2017, Stat Sci 32:1): sd_logit = 1 / sqrt(m (1 - m) (M + 1)) is
-    # Exponential with P(sd_logit > TREE_SD_U) = TREE_SD_ALPHA.  See tree_log_prior.
-    spread = _sum(g, np.where(has, parent_mean * (1 - parent_mean), 0.0), n_pools)
-    spread = np.where(spread > 0, spread / np.maximum(_sum(g, has.astype(float), n_pools), 1.0), 0.25)
-
-    def log_prior(om):
-        return tree_log_prior(om, spread)
-
     def ll_fn(M):
         Mg, value = M[births.g], births.value
         f = (value + Mg) / (value * (1 + Mg)) + ratio[births.g]
         return -0.5 * _sum(births.g, births.count * np.log(f) + C / (value * f), n_pools)
 
     # coarse grid over the whole range, then N_GRID points where the weight is not negligible
-    om, ll, w = precision_grid(ll_fn, lo, hi, TREE_GRID, log_prior)
+    om, ll, w = precision_grid(ll_fn, lo, hi, TREE_GRID)
     clipped = (np.argmax(ll, axis=1) == TREE_GRID - 1) & (births.total >= 2)
     keep = w > 1e-12 * w.max(axis=1, keepdims=True)
     step = (hi - lo) / (TREE_GRID - 1)
     left = np.maximum(lo, np.where(keep, om, np.inf).min(axis=1) - step)
     right = np.minimum(hi, np.where(keep, om, -np.inf).max(axis=1) + step)
-    om, _, w = precision_grid(ll_fn, left, right, N_GRID, log_prior)
+    om, _, w = precision_grid(ll_fn, left, right, N_GRID)
     mix = Mixture(y, n, g, parent_mean, parent_var, np.exp(om), pool_weights(w))
-    return _finish(mix), clipped
+    return _finish(mix, need), clipped

@@ -31,10 +31,6 @@ from models.smoothing_spatial_fit import (
     integration_nodes,
     laplace_fit,
 )
-
-# The former tiled eigenbasis step, re-exported only for an old test in
-# tests/models/test_smoothing.py (see models/smoothing_spatial_legacy.py); not used here.
-from models.smoothing_spatial_legacy import _laplace, _posterior_op, _prior_sd, _units  # noqa: F401,E402
 from models.smoothing_spatial_mixture import mixture_summary
 
 CHUNK_BYTES = 1.0e8  # memory of the block factors per batch of pools (per thread)
@@ -214,8 +210,9 @@ def spatial_posterior(y, n, g, area, edges, prior, alert_level, confidence) -> S
         pools = np.asarray(pools)
         comps, islands = _components(areas, adj)
         if islands.size:
-            messages.append(f"islands (no neighbour in the pool; EB used): areas "
-                            f"{islands[:20].tolist()}")
+            # the cells are flagged as fallbacks, and named by the caller through the notes
+            messages.append(f"{islands.size} area(s) without a neighbour of their level "
+                            f"(islands) use the beta-binomial EB estimate")
         keep = ok[pools]
         if not comps or not keep.any():
             continue

@@ -46,7 +46,7 @@ class SurveillanceSettings(_Section):
     alert_level: float = Field(DEFAULT_ALERT_LEVEL, gt=0)
     reference_srb: float = Field(DEFAULT_REFERENCE_SRB, gt=0)
     window_periods: int | None = Field(None, ge=1, description="trailing window; default ~1 year")
-    smoothing: Literal["none", "eb", "hierarchical", "spatial"] = "spatial"
+    smoothing: Literal["none", "eb", "hierarchical", "spatial"] = "eb"
     monitored_levels: tuple[str, ...] = ("city", "district", "town")
     level_alert_probability: float = Field(0.95, gt=0.5, lt=1)
     # A level episode ends only when the excess is no longer even likely, so an area

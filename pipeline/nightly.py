@@ -26,7 +26,7 @@ def nightly(settings: Settings, con: duckdb.DuckDBPyConnection, asof: dt.date | 
     result: RunResult | None = None
     try:
         result = run_nightly(settings, con, now=now, asof=asof, run_id=run_id, progress=Progress(console))
-        text = render_summary(result, con, console)
+        text = render_summary(result, con, console, settings.publish.suppression_size)
         (output_folder(settings, run_id) / "summary.txt").write_text(text, encoding="utf-8")
         exit_code, message = 0, "published"
     except SurveilError as error:

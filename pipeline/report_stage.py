@@ -198,15 +198,21 @@ def report_folder(settings: Settings, week_start: dt.date) -> Path:
     return settings.resolve(settings.report.output_dir) / iso_week_label(week_start)
 
 
-def _render_district(job: tuple) -> None:
-    """Lay out and render one district's files (in a worker process: no database here)."""
-    week, language, trend_years, base, font_css = job
+def _draw_district(job: tuple) -> str:
+    """Lay out and draw one district's HTML and text files; returns the HTML (in a worker
+    process: no database here)."""
+    week, language, trend_years, base = job
     html = render_html(lay_out(week, language, trend_years=trend_years))
     base.with_suffix(".html").write_text(html, encoding="utf-8")
     text = render_text(lay_out(week, language, trend_years=trend_years, with_charts=False))
     base.with_suffix(".txt").write_text(text, encoding="utf-8")
-    if font_css is not None:
-        base.with_suffix(".pdf").write_bytes(render_pdf(html, font_css))
+    return html
+
+
+def _print_district(job: tuple) -> None:
+    """Print one district's HTML to PDF (in a worker process)."""
+    html, base, font_css = job
+    base.with_suffix(".pdf").write_bytes(render_pdf(html, font_css))
 
 
 def write_reports(con: duckdb.DuckDBPyConnection, settings: Settings, week_start: dt.date, *,
@@ -214,29 +220,38 @@ def write_reports(con: duckdb.DuckDBPyConnection, settings: Settings, week_start
                   with_pdf: bool = True) -> list[ReportFiles]:
     """Write each district's HTML, text and (unless ``with_pdf`` is False) PDF for the week.
 
-    The database is read here, in this process; drawing and printing (CPU-bound, pure
-    Python) run in one worker process per core, each handed plain data.
+    The database is read here, in this process, one district after the other; each district
+    is handed, as plain data, to a pool of one worker process per core as soon as it is read,
+    so drawing (CPU-bound, pure Python) overlaps the reading. The PDFs are printed once every
+    district is read: their font is cut to the characters of all of them.
     """
     language = language or settings.report.language
     run = latest_run(con)
     folder = report_folder(settings, week_start)
     folder.mkdir(parents=True, exist_ok=True)
-    weeks = [district_week(con, settings, district, week_start, run) for district in districts(con, district_code)]
-    font_css = None
-    if with_pdf and weeks:
-        # one font cut for the whole batch: every character any of the reports can print
-        font_css = font_face_css("".join(set().union(*(characters(week) for week in weeks))), font_cache(settings))
-    # the districts with most alerts (most charts) first, so the last worker is not left with the longest
-    by_work = sorted(weeks, key=lambda week: -len(week.alerts))
-    jobs = [(week, language, settings.report.trend_years, folder / week.district_code, font_css) for week in by_work]
-    workers = min(len(jobs), os.cpu_count() or 1)
-    if workers > 1:
-        # fork: the children inherit the imports and never touch the database connection
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            list(pool.map(_render_district, jobs))
-    else:
-        for job in jobs:
-            _render_district(job)
+    found = districts(con, district_code)
+    workers = min(len(found), os.cpu_count() or 1)
+    # fork: the children inherit the imports and never touch the database connection
+    pool = (ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) if workers > 1 else None)
+    try:
+        weeks, drawn = [], []
+        for district in found:
+            week = district_week(con, settings, district, week_start, run)
+            job = (week, language, settings.report.trend_years, folder / week.district_code)
+            weeks.append(week)
+            drawn.append(pool.submit(_draw_district, job) if pool else _draw_district(job))
+        htmls = [html.result() for html in drawn] if pool else drawn
+        if with_pdf and weeks:
+            # one font cut for the whole batch: every character any of the reports can print
+            font_css = font_face_css("".join(set().union(*(characters(week) for week in weeks))),
+                                     font_cache(settings))
+            # the longest documents (most alerts) first, so the last worker is not left with the longest
+            jobs = sorted(((html, folder / week.district_code, font_css)
+                           for week, html in zip(weeks, htmls, strict=True)), key=lambda job: -len(job[0]))
+            list(pool.map(_print_district, jobs) if pool else map(_print_district, jobs))
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
     return [ReportFiles(week.district_code, week.district_name, (folder / week.district_code).with_suffix(".html"),
                         (folder / week.district_code).with_suffix(".txt"),
                         (folder / week.district_code).with_suffix(".pdf") if with_pdf else None) for week in weeks]

@@ -9,9 +9,10 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 
-from models.constants import STRATA
+from models.constants import DEFAULT_SUPPRESSION_SIZE, STRATA
 from pipeline import db
 from pipeline.run import RunResult
+from reports.suppression import format_count
 
 SUMMARY_LEVELS = ("city", "district")
 
@@ -56,14 +57,26 @@ def _srb_table(result: RunResult, con: duckdb.DuckDBPyConnection) -> Table | str
     return table
 
 
-def _alerts(result: RunResult, con: duckdb.DuckDBPyConnection) -> str:
+def _evidence(boys: int, girls: int, srb: float | None, suppression_size: int) -> str:
+    """An alert's evidence as the summary shows it: a small count is suppressed, and then the
+    SRB too (with the other count it would give the small one back).
+
+    >>> _evidence(1138, 914, 124.5, 5), _evidence(12, 3, 400.0, 5)
+    ('SRB 124.5 (1,138 boys, 914 girls)', 'SRB - (12 boys, <5 girls)')
+    """
+    small = min(boys, girls) < suppression_size
+    srb_text = f"{srb:.1f}" if srb is not None and not small else "-"
+    return (f"SRB {srb_text} ({format_count(boys, suppression_size)} boys, "
+            f"{format_count(girls, suppression_size)} girls)")
+
+
+def _alerts(result: RunResult, con: duckdb.DuckDBPyConnection, suppression_size: int) -> str:
     new, open_, total = db.row(con, "summary/alerts_by_status", run_id=result.run_id)
     lines = [f"alerts: {new} new this run, {open_} open, {total} in all"]
     for row in db.run(con, "summary/new_alerts", run_id=result.run_id)[:8]:
         area_code, name, stratum, method, detected, boys, girls, srb, _ = row
-        srb_text = f"{srb:.1f}" if srb is not None else "-"
         lines.append(f"  NEW {method:6} {stratum:24} {name} ({area_code}) from {detected}: "
-                     f"SRB {srb_text} ({boys} boys, {girls} girls)")
+                     f"{_evidence(boys, girls, srb, suppression_size)}")
     if new > 8:
         lines.append(f"  ... and {new - 8} more: surveil sql \"select * from v_alerts\"")
     return "\n".join(lines)
@@ -105,8 +118,10 @@ def _smoothing(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-def render_summary(result: RunResult, con: duckdb.DuckDBPyConnection, console: Console) -> str:
-    """Print the summary; return it as plain text for the run's output folder."""
+def render_summary(result: RunResult, con: duckdb.DuckDBPyConnection, console: Console,
+                   suppression_size: int = DEFAULT_SUPPRESSION_SIZE) -> str:
+    """Print the summary; return it as plain text for the run's output folder (it leaves the
+    database, so alert evidence below the suppression size is suppressed)."""
     recorder = Console(record=True, width=max(console.width, 120), file=io.StringIO())
     header = (f"run {result.run_id}   as of {result.asof}   "
               + ("   [demo hash key: not for real data]" if result.is_demo_key else ""))
@@ -114,7 +129,7 @@ def render_summary(result: RunResult, con: duckdb.DuckDBPyConnection, console: C
                "data quality warnings (published anyway):\n" + "\n".join(f"  {w}" for w in result.warnings))
     timing = "time: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
     parts = [header, _deliveries(result), _quarantine(result, con), _srb_table(result, con),
-             _smoothing(result), _alerts(result, con), _cusum_budget(result), quality, timing]
+             _smoothing(result), _alerts(result, con, suppression_size), _cusum_budget(result), quality, timing]
     panel = Panel(Group(*[p for p in parts if p]), title="srb-surveil nightly run", expand=False)
     console.print(panel)
     recorder.print(panel)

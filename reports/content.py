@@ -95,7 +95,7 @@ class QualityCheck:
     suite: str
     expectation: str
     severity: str                  # critical | warning
-    success: bool
+    success: bool | None           # None: not evaluated in that run (e.g. no new delivery)
     observed: str | None = None    # what the check saw, as the gate wrote it
     threshold: str | None = None   # the rule it was held to
 

@@ -196,9 +196,10 @@ def _quality(week: DistrictWeek, language: str) -> dict[str, Any]:
         return {"sentence": label("quality_absent", language), "failures": []}
     failures = [{"expectation": check.expectation, "severity": label(f"severity_{check.severity}", language),
                  "observed": check.observed or "-", "threshold": check.threshold or "-"}
-                for check in week.quality if not check.success]
+                for check in week.quality if check.success is False]
     if not failures:
-        return {"sentence": label("quality_ok", language, checked=len(week.quality)), "failures": []}
+        evaluated = sum(check.success is not None for check in week.quality)
+        return {"sentence": label("quality_ok", language, checked=evaluated), "failures": []}
     return {"sentence": label("quality_warn", language, failed=len(failures)), "failures": failures}
 
 

@@ -129,3 +129,37 @@ def test_an_old_alerts_chart_reaches_back_before_its_onset(report_registry, monk
         anchor = alert.onset_period or alert.detected_period
         start = alert.chart[0].period_start
         assert start <= anchor and start >= min(anchor - dt.timedelta(weeks=8), recent), alert.alert_id
+
+
+def test_a_rerun_with_nothing_new_lists_no_unevaluated_check_as_a_warning(registry, surveil_cli):
+    """A warning-only delivery is run, then the run is repeated with nothing new delivered. The
+    rerun records the checks it could not judge (no new delivery) with success NULL; the report
+    must not count or list them as warnings. What it shows comes from the rerun's own rows: each
+    check that failed again is listed, and when none did it says that all the evaluated checks
+    (the NULL ones left out of the count) passed."""
+    lines = good_records(300)
+    lines += [record(f"LATE-{i}", birth_date="2024-03-05", registered_date="2024-07-01", sex="MF"[i % 2],
+                     area_code="V1") for i in range(60)]
+    registry.deliver("births_2024-07.csv", lines)
+    registry.write_config('\n[report]\noutput_dir = "var/reports"\n')
+    assert surveil_cli("run", "--config", registry.config, "--asof", "2024-12-31").exit_code == 0
+    assert surveil_cli("run", "--config", registry.config, "--asof", "2024-12-31").exit_code == 0
+    rerun = ("where run_id = (select run_id from runs where status = 'published' order by finished_at desc limit 1) "
+             "and delivery is null")
+    def expectations(condition: str) -> set[str]:
+        return {name for (name,) in registry.query(f"select expectation from dq_results {rerun} and {condition}")}
+
+    not_evaluated, failed = expectations("success is null"), expectations("not success")
+    (evaluated,) = registry.query(f"select count(*) from dq_results {rerun} and success is not null")[0]
+    assert not_evaluated, "the rerun left some checks unevaluated (else this test tests nothing)"
+    result = surveil_cli("report", "--config", registry.config, "--district", "D1", "--language", "en", "--no-pdf")
+    assert result.exit_code == 0, result.output
+    (html_path,) = (registry.root / "var" / "reports").rglob("D1.html")
+    quality = html_path.read_text(encoding="utf-8").split('id="quality"')[1].split("</section>")[0]
+    listed = set(re.findall(r"<li>([\w.]+) \(", quality))
+    assert listed == failed
+    assert not listed & not_evaluated
+    if failed:
+        assert f"The latest run raised {len(failed)} warnings" in quality
+    else:
+        assert f"All {evaluated} checks of the latest run passed." in quality
