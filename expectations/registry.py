@@ -165,31 +165,12 @@ def _checks(t: Thresholds) -> dict[str, list[Check]]:
             ),
         ],
         CITY_SRB: [
-            Check(
-                "registry.city_srb_in_range",
-                lambda E: E.ExpectColumnValuesToBeBetween(
-                    column="srb_closest_to_range",
-                    min_value=t.delivery_srb_min,
-                    max_value=t.delivery_srb_max,
-                ),
-                unit="cities",
-                sample_columns=("area_code", "births", "srb", "srb_lo", "srb_hi"),
-                summarise=_city_srb_summary(t),
-                threshold=_srb_threshold(t),
-            )
+            _delivery_srb_check(t, "registry.city_srb_in_range", "cities",
+                                ("area_code", "births", "srb", "srb_lo", "srb_hi"), _city_srb_summary(t))
         ],
         DISTRICT_SRB: [
-            Check(
-                "registry.district_srb_in_range",
-                lambda E: E.ExpectColumnValuesToBeBetween(
-                    column="srb_closest_to_range",
-                    min_value=t.delivery_srb_min,
-                    max_value=t.delivery_srb_max,
-                ),
-                unit="districts",
-                sample_columns=("area_code", "births", "boys", "girls", "srb", "srb_lo", "srb_hi"),
-                threshold=_srb_threshold(t),
-            )
+            _delivery_srb_check(t, "registry.district_srb_in_range", "districts",
+                                ("area_code", "births", "boys", "girls", "srb", "srb_lo", "srb_hi"))
         ],
         DISPERSION: [
             Check(
@@ -204,6 +185,21 @@ def _checks(t: Thresholds) -> dict[str, list[Check]]:
             )
         ],
     }
+
+
+def _delivery_srb_check(t: Thresholds, name: str, unit: str, sample_columns: tuple[str, ...],
+                        summarise: Callable[[pd.DataFrame], tuple[str, float | None]] | None = None) -> Check:
+    """The SRB of the new deliveries per area (city or district): its Wilson interval must
+    reach into the plausible range (the checked column is the interval's point nearest it)."""
+    return Check(
+        name,
+        lambda E: E.ExpectColumnValuesToBeBetween(
+            column="srb_closest_to_range", min_value=t.delivery_srb_min, max_value=t.delivery_srb_max),
+        unit=unit,
+        sample_columns=sample_columns,
+        summarise=summarise,
+        threshold=_srb_threshold(t),
+    )
 
 
 def _srb_threshold(t: Thresholds) -> str:

@@ -467,26 +467,6 @@ def test_spatial_beats_raw_and_covers():
     assert np.mean(cov) >= 0.918
 
 
-def test_spatial_islands_and_components():
-    # Two 6x6 lattices (separate components, levels 100 and 120) plus one island.
-    rng = np.random.default_rng(4)
-    e = np.concatenate([_lattice(6, 6), _lattice(6, 6, offset=36)])
-    share = np.r_[np.full(36, share_from_srb(100.0)), np.full(36, share_from_srb(120.0)),
-                  share_from_srb(110.0)]
-    n = rng.integers(50, 200, 73)
-    boys = rng.binomial(n, share)
-    r = smooth_srb(boys, n - boys, pool=np.zeros(73, np.int64), method="spatial",
-                   area=np.arange(73), edges=e)
-    _no_nan(r)
-    # each component keeps its own intercept: its mean stays at the component's pooled
-    # SRB (within 1.5 points, ~half a pooled SE), no pull towards the other component
-    for sl in (slice(0, 36), slice(36, 72)):
-        pooled = 100 * boys[sl].sum() / (n[sl] - boys[sl]).sum()
-        assert abs(r.srb_smoothed[sl].mean() - pooled) < 1.5
-    assert r.is_fallback[72] and not r.is_fallback[:72].any()
-    assert any("1 area(s) without a neighbour" in m and "islands" in m for m in r.messages)
-
-
 def test_spatial_zero_birth_cell_borrows_from_neighbours():
     boys, girls, edges, truth = _spatial_case(6, 8, 8)
     boys[10] = girls[10] = 0
