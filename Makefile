@@ -65,22 +65,6 @@ weekly: report
 ## off. Without Chromium: the PDF's A4 pages through pdftoppm (*-a4-N.png): not a phone view, and it says so.
 PREVIEW_HEIGHT := 16000
 PREVIEW_MAX_HEIGHT := 64000
-# exit 3 when the page reaches the window's bottom edge (taller than the window), else crop and keep
-define TRIM_PNG
-import sys
-from PIL import Image, ImageChops
-path, is_last = sys.argv[1], sys.argv[2] == "last"
-image = Image.open(path).convert("RGB")
-blank = Image.new("RGB", image.size, image.getpixel((0, image.height - 1)))
-box = ImageChops.difference(image, blank).getbbox()
-bottom = min(image.height, (box[3] if box else 0) + 16)
-if bottom == image.height and not is_last:
-    sys.exit(3)
-image.crop((0, 0, image.width, bottom)).save(path)
-cut = " (cut: the report is taller)" if bottom == image.height else ""
-print(f"{path}: {image.width} x {bottom} px{cut}")
-endef
-export TRIM_PNG
 
 report-preview: report
 	@mkdir -p $(PREVIEW); rm -f $(PREVIEW)/*.png; week=$$(ls -d $(REPORTS)/[0-9]*-W[0-9]* | sort | tail -1); \
@@ -98,7 +82,7 @@ report-preview: report
 	        --window-size=375,$$height --screenshot=$(PREVIEW)/$$name.png "file://$$(realpath $$html)" \
 	        >/dev/null 2>&1; rm -rf $$profile; \
 	      last=$$([ $$height -ge $(PREVIEW_MAX_HEIGHT) ] && echo last || echo more); \
-	      $(BIN)/python -c "$$TRIM_PNG" $(PREVIEW)/$$name.png $$last && break; \
+	      $(BIN)/python tools/trim_preview.py $(PREVIEW)/$$name.png $$last && break; \
 	      [ $$? -eq 3 ] || exit 1; height=$$((height * 2)); \
 	    done; \
 	  else pdftoppm -png -r 60 $${html%.html}.pdf $(PREVIEW)/$$name-a4 && \

@@ -58,9 +58,9 @@ def main() -> None:
         asof = settings.run.asof
         first, last, _, with_policy = db.row(con, "staging/visible_range", asof=asof)
         strata = STRATA if with_policy else tuple(s for s in STRATA if s != STRATUM_PARITY_2_WITHIN_POLICY)
-        births = pl.from_arrow(db.relation(con, "staging/stg_birth_cells", asof=asof,
-                                           period=surveillance.period).to_arrow_table())
-        counts = area_counts(births.lazy(), tree.areas, tree.ancestors, period=surveillance.period,
+        cells = pl.from_arrow(db.relation(con, "staging/stg_birth_cells", asof=asof,
+                                          period=surveillance.period).to_arrow_table())
+        counts = area_counts(cells.lazy(), tree.areas, tree.ancestors, period=surveillance.period,
                              window=surveillance.window, first=first, last=last, strata=strata)
         for label, is_cold in (("alert stage: CUSUM, cold calibration", True),
                                ("alert stage: CUSUM, warm (cached in DuckDB)", False)):
@@ -69,7 +69,7 @@ def main() -> None:
                 clear_calibration_cache()
                 _detectable_key.cache_clear()
             start = time.perf_counter()
-            out = cusum_alerts(con, monitored_series(counts, births, tree, surveillance), surveillance)
+            out = cusum_alerts(con, monitored_series(counts, cells, tree, surveillance), surveillance)
             print(f"{label:<58s} {time.perf_counter() - start:7.3f} s  ({out.keys_calibrated} keys calibrated)")
         print(f"  {out.paths.select('area_code', 'stratum').n_unique()} series x {counts['period_start'].n_unique()} "
               f"periods; {out.candidates.height} cusum episodes; budget: "

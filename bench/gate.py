@@ -382,7 +382,7 @@ def delivery_chunk(rows: int, deliveries: int, *, text_keys: bool, seed: int = 2
             pl.col("birth_date", "registered_date").cast(pl.Date),
             pl.col("birth_order", "plurality", "mother_age").cast(pl.Int32),
         )
-        if text_keys:  # as the loader hashes record ids today: SHA-256 in lower-case hex
+        if text_keys:  # the older key layout, still accepted: SHA-256 in lower-case hex
             record_id = (pl.int_range(pl.len()) + number * per_delivery).cast(pl.String)
             frame = frame.with_columns(record_id=record_id).with_columns(
                 record_hash=plh.col("record_id").chash.sha2_256()

@@ -318,15 +318,6 @@ def _threshold_estimate(births: float, share_expected: float, odds_ratio: float,
     return max(h_corrected - 1.166 * np.sqrt(variance), 0.05 * h_corrected)
 
 
-def _interpolate_threshold(curve: np.ndarray, delta: float, arl0: float) -> float:
-    """h (boys) where the ARL reaches arl0, log-linear between grid thresholds (H - 0.5) delta."""
-    top = int(np.searchsorted(curve, arl0))  # first H - 1 with ARL >= arl0
-    if top == 0:
-        return 0.5 * delta * arl0 / curve[0]  # a single step alarms already: arl0 tiny
-    lo, hi = np.log(curve[top - 1]), np.log(curve[top])
-    return (top - 0.5 + (np.log(arl0) - lo) / (hi - lo)) * delta
-
-
 def calibration_key(births, share_expected, odds_ratio, arl0) -> np.ndarray:
     """Rounded cache keys: births on a 5% log grid, p0 to 0.001, OR to 1e-4, ARL0 to 3 digits.
 

@@ -175,9 +175,10 @@ def glr_run_maxima(
     sim_births = rng.poisson(births, size=(n_runs, n_periods))
     sim_boys = rng.binomial(sim_births, share_expected)
     # window sums never exceed the largest total of window_periods periods in a run
-    top = int(np.lib.stride_tricks.sliding_window_view(
-        np.concatenate([np.zeros((n_runs, 1), np.int64), np.cumsum(sim_births, axis=1)], axis=1),
-        2, axis=1)[:, :, 1].max(initial=0)) + 1
+    span = min(window_periods, n_periods)
+    cum_births = np.cumsum(sim_births, axis=1)
+    top = int(max(cum_births[:, span - 1].max(initial=0),
+                  (cum_births[:, span:] - cum_births[:, :-span]).max(initial=0))) + 1
     counts = np.arange(top + 1, dtype=float)
     t_births = xlogy(counts, counts)
     t_boys = t_births - np.log(share_expected) * counts

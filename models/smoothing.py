@@ -14,8 +14,8 @@ reported on the SRB scale (boys per 100 girls, ``100 p / (1 - p)``):
 ``"hierarchical"``
     The same beta-binomial, but each cell's prior mean is its parent area's posterior
     mean (village -> town -> district -> city), processed top-down; one prior precision
-    per pool, integrated over its (normal-approximation) likelihood under an exponential
-    (PC) prior on the between-area sd around the parents (Simpson et al. 2017, Stat Sci 32:1).
+    per pool, integrated over its (normal-approximation) likelihood under the prior uniform
+    on the between-area sd (as ``"eb"``; no PC prior: it hid real outliers).
 ``"spatial"``
     BYM2 (Riebler, Sorbye, Simpson & Rue 2016, Stat Methods Med Res 25:1145) on the logit
     of p, one intercept and one sum-to-zero constraint per connected component, fitted by

@@ -62,33 +62,6 @@ def trigamma(x: np.ndarray) -> np.ndarray:
     return acc + series
 
 
-def _psi_large(z: np.ndarray) -> np.ndarray:
-    """psi(z) for z >= 30 (asymptotic, A&S 6.3.18; truncation error < 1e-16 there)."""
-    iz2 = 1.0 / (z * z)
-    return np.log(z) - 0.5 / z - iz2 * (1.0 / 12.0 - iz2 * (1.0 / 120.0 - iz2 / 252.0))
-
-
-def _psi1_large(z: np.ndarray) -> np.ndarray:
-    """psi'(z) for z >= 30 (asymptotic, A&S 6.4.12)."""
-    iz = 1.0 / z
-    iz2 = iz * iz
-    return iz * (1.0 + iz * (0.5 + iz * (1.0 / 6.0 + iz2 * (-1.0 / 30.0 + iz2 / 42.0))))
-
-
-def _psi2_large(z: np.ndarray) -> np.ndarray:
-    """psi''(z) for z >= 30 (asymptotic)."""
-    iz = 1.0 / z
-    iz2 = iz * iz
-    return -iz2 * (1.0 + iz + 0.5 * iz2 - iz2 * iz2 / 6.0 + iz2 * iz2 * iz2 / 6.0)
-
-
-def _psi3_large(z: np.ndarray) -> np.ndarray:
-    """psi'''(z) for z >= 30 (asymptotic)."""
-    iz = 1.0 / z
-    iz2 = iz * iz
-    return iz2 * iz * (2.0 + 3.0 * iz + 2.0 * iz2 - iz2 * iz2 + 4.0 / 3.0 * iz2 * iz2 * iz2)
-
-
 def by_chunks(fn, *arrays):
     """``fn`` on WORKERS contiguous slices of the cell arrays in threads, results joined.
 
@@ -105,19 +78,17 @@ def by_chunks(fn, *arrays):
     return tuple(np.concatenate(col) for col in zip(*outs, strict=True))
 
 
+def _cornish_fisher(z: float, g1: np.ndarray, g2: np.ndarray) -> np.ndarray:
+    """Cornish-Fisher standardised quantile at the normal quantile z from skewness g1 and
+    excess kurtosis g2."""
+    return (z + (z * z - 1.0) * g1 / 6.0 + (z**3 - 3.0 * z) * g2 / 24.0
+            - (2.0 * z**3 - 5.0 * z) * g1 * g1 / 36.0)
+
+
 def _cornish_fisher_logit(a: np.ndarray, b: np.ndarray, zs: tuple[float, ...]) -> list[np.ndarray]:
     """Quantiles of logit(p), p ~ Beta(a, b), at standard-normal quantiles zs."""
-    k1 = _psi_large(a) - _psi_large(b)
-    k2 = _psi1_large(a) + _psi1_large(b)
-    g1 = (_psi2_large(a) - _psi2_large(b)) / k2**1.5
-    g2 = (_psi3_large(a) + _psi3_large(b)) / k2**2
-    sd = np.sqrt(k2)
-    out = []
-    for z in zs:
-        w = (z + (z * z - 1.0) * g1 / 6.0 + (z**3 - 3.0 * z) * g2 / 24.0
-             - (2.0 * z**3 - 5.0 * z) * g1 * g1 / 36.0)
-        out.append(k1 + sd * w)
-    return out
+    k1, sd, g1, g2 = _edgeworth(a, b)
+    return [k1 + sd * _cornish_fisher(z, g1, g2) for z in zs]
 
 
 def beta_quantiles(a: np.ndarray, b: np.ndarray, qs: tuple[float, ...]) -> list[np.ndarray]:
@@ -297,10 +268,7 @@ class _BetaMix:
         g1, g2 = m3 / m2**1.5, m4 / (m2 * m2) - 3.0
         out = []
         for q in qs:
-            z = float(special.ndtri(q))
-            w = (z + (z * z - 1.0) * g1 / 6.0 + (z**3 - 3.0 * z) * g2 / 24.0
-                 - (2.0 * z**3 - 5.0 * z) * g1 * g1 / 36.0)
-            out.append(mean + np.sqrt(m2) * w)
+            out.append(mean + np.sqrt(m2) * _cornish_fisher(float(special.ndtri(q)), g1, g2))
         return out, np.sqrt(m2)
 
     def cdf(self, t: np.ndarray, upper: bool = False, order: int = 1):

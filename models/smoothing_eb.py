@@ -253,18 +253,18 @@ def _log_prior(om: np.ndarray) -> np.ndarray:
     return om - 1.5 * np.logaddexp(0.0, om)
 
 
-def precision_grid(ll_fn, left, right, size=N_GRID, log_prior=_log_prior):
+def precision_grid(ll_fn, left, right, size=N_GRID):
     """Grid over log M on [left, right] per pool and normalised weights (pools x size).
 
-    Weight = likelihood ``ll_fn(M)`` (per pool, mu fixed) x prior ``log_prior(log M)``
-    (pools x size) x trapezoid width.
+    Weight = likelihood ``ll_fn(M)`` (per pool, mu fixed) x prior :func:`_log_prior`
+    x trapezoid width.
     """
     t = np.linspace(0.0, 1.0, size)
     om = left[:, None] + (right - left)[:, None] * t[None, :]
     ll = np.stack([ll_fn(np.exp(om[:, k])) for k in range(size)], axis=1)
     trap = np.full(size, 1.0)
     trap[[0, -1]] = 0.5
-    logw = ll + log_prior(om) + np.log(trap)[None, :]
+    logw = ll + _log_prior(om) + np.log(trap)[None, :]
     w = np.exp(logw - logw.max(axis=1, keepdims=True))
     return om, ll, w / w.sum(axis=1, keepdims=True)
 

@@ -59,10 +59,12 @@ def check_edges(area, edges, g, size):
     if area.ndim != 1 or area.size != size:
         raise ValueError(f"area must be 1-D with {size} entries, got shape {area.shape}")
     area = area.astype(np.int64)
-    edges = np.asarray(edges).astype(np.int64).reshape(-1, 2) if np.size(edges) else \
-        np.zeros((0, 2), np.int64)
-    if np.asarray(edges).ndim != 2:
+    edges = np.asarray(edges)
+    if not edges.size:
+        edges = np.zeros((0, 2), np.int64)
+    if edges.ndim != 2 or edges.shape[1] != 2:
         raise ValueError("edges must be a (k, 2) array of area index pairs")
+    edges = edges.astype(np.int64)
     known = np.unique(area)
     unknown = ~np.isin(edges, known)
     if unknown.any():

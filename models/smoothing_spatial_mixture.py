@@ -21,7 +21,8 @@ def mixture_summary(w, m, v, alert_level: float, confidence: float):
     W = np.moveaxis(w, 1, 0)[:, :, None]
     sd = np.sqrt(v)
     mean = 100.0 * np.sum(W * np.exp(m + 0.5 * v), 0)
-    prob = np.sum(W * special.ndtr((m - np.log(alert_level / 100.0)) / sd), 0)
+    # a weighted sum of probabilities can round to 1 + 2e-16: keep it a probability
+    prob = np.clip(np.sum(W * special.ndtr((m - np.log(alert_level / 100.0)) / sd), 0), 0.0, 1.0)
     tail = 0.5 - confidence / 2.0
     lo = _quantile(W, m, sd, tail)
     hi = _quantile(W, m, sd, 1.0 - tail)

@@ -21,9 +21,9 @@ RISK_CLASSES: tuple[str, ...] = (
 
 
 def risk_class() -> pl.Expr:
-    """Index into RISK_CLASSES: 2 x (birth order capped at 3, minus 1) + is_within_policy."""
-    order = pl.min_horizontal(pl.col("birth_order"), pl.lit(3)) - 1
-    return (2 * order + pl.col("is_within_policy").fill_null(False).cast(pl.Int64)).cast(pl.Int64)
+    """Index into RISK_CLASSES: 2 x (birth order - 1) + is_within_policy, on the birth cells,
+    whose birth order is already capped at 3 and policy status never null (stg_birth_cells)."""
+    return (2 * (pl.col("birth_order") - 1) + pl.col("is_within_policy").cast(pl.Int64)).cast(pl.Int64)
 
 
 def class_counts(

@@ -19,7 +19,6 @@ DistrictOption = Annotated[str | None, typer.Option("--district", help="one dist
 LanguageOption = Annotated[str | None, typer.Option("--language", help="zh or en (default: [report] language)")]
 
 
-
 def _week(con, week: str | None) -> dt.date:
     from pipeline.report_stage import default_week, parse_iso_week
 

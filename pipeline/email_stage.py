@@ -327,10 +327,10 @@ def deliver(con: duckdb.DuckDBPyConnection, settings: Settings, week_start: dt.d
             code = keys["district_code"]
             message = _message(settings, files[code], week_label, recipients, now, language)
             if dry_run:
-                folder = settings.resolve(settings.email.outbox_dir) / week_label
-                folder.mkdir(parents=True, exist_ok=True)
-                (folder / f"{code}.eml").write_bytes(bytes(message))
-                deliveries.append(Delivery(code, "written", str(folder / f"{code}.eml")))
+                path = settings.resolve(settings.email.outbox_dir) / week_label / f"{code}.eml"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(bytes(message))
+                deliveries.append(Delivery(code, "written", str(path)))
                 continue
             attempt = _Attempt(keys, message, recipients, attempts_before + 1, now)
             deliveries.append(_send_one(con, relay, settings.email, attempt))

@@ -52,8 +52,7 @@ def estimate_srb(
         pl.Series("srb_smoothed", smoothed.srb_smoothed),
         pl.Series("srb_lo", smoothed.srb_lo),
         pl.Series("srb_hi", smoothed.srb_hi),
-        # a weighted sum of tail probabilities can round to 1 + 2e-16: keep it a probability
-        pl.Series("prob_above", np.clip(smoothed.prob_above, 0.0, 1.0)),
+        pl.Series("prob_above", smoothed.prob_above),
     ).select(ESTIMATE_COLUMNS)
     return rows, dataclasses.replace(smoothed, messages=describe_notes(smoothed.notes, counts))
 

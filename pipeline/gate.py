@@ -103,8 +103,9 @@ class QualityGate:
         for item in report.outcomes:
             if item.status != "refused_before" or item.rule is None:
                 continue
-            name = quality.LOADER_RULE_EXPECTATIONS.get(item.rule, item.rule)
-            if name not in quality.CATALOGUE:  # a rule of an older release
+            try:
+                name = quality.expectation_for_rule(item.rule)
+            except KeyError:  # a rule of an older release
                 continue
             outcome = quality.ExpectationOutcome(
                 suite_of(name), name, quality.CATALOGUE[name].severity, False,

@@ -123,9 +123,9 @@ def monitored_series(counts: pl.DataFrame, cells: pl.DataFrame, tree: AreaTree,
     # a chart still warming up is judged against nothing; its baseline is shown as the
     # reference (a city baseline of a few births can be 0 or 1 boys in 1)
     reference = share_from_srb(settings.reference_srb)
-    share = np.where(is_active, np.stack([baselines[k].share[a] for k, a in zip(k_of, a_of, strict=True)]), reference)
-    history = np.stack([baselines[k].history_births[a] for k, a in zip(k_of, a_of, strict=True)])
-    is_reference = np.stack([baselines[k].is_reference[a] for k, a in zip(k_of, a_of, strict=True)])
+    share = np.where(is_active, np.stack([b.share for b in baselines])[k_of, a_of], reference)
+    history = np.stack([b.history_births for b in baselines])[k_of, a_of]
+    is_reference = np.stack([b.is_reference for b in baselines])[k_of, a_of]
     stratum = np.array(strata)[k_of]
     track = np.where(stratum == STRATUM_PARITY_2_WITHIN_POLICY, TRACK_PARITY_2_WITHIN_POLICY, TRACK_GENERAL)
     series_births = total[k_of, a_of]
@@ -146,7 +146,7 @@ def monitored_series(counts: pl.DataFrame, cells: pl.DataFrame, tree: AreaTree,
         track=track, period_start=periods.to_numpy().astype("datetime64[D]"),
         boys=boys[k_of, a_of], births=series_births, share=share, expected=expected,
         is_reference=is_reference, is_borrowed=(history == 0) & ~is_reference,
-        is_short_history=_is_short_history(periods.len(), settings)[None, :].repeat(share.shape[0], axis=0),
+        is_short_history=np.broadcast_to(_is_short_history(periods.len(), settings), share.shape),
         is_active=is_active, arl0=_arl0(track, settings), shift_srb=_shifts(track, settings),
         volume=_trailing_mean(series_births, settings.window), chart_inputs=tuple(inputs),
     )

@@ -125,7 +125,7 @@ def _alert_view(alert: Alert, week: DistrictWeek, counts: ReportCells, language:
     if with_charts and points:
         chart = charts.alert_chart(alert.chart_kind, points, week.alert_level, alert.onset_period)
     return {
-        "alert_id": alert.alert_id, "area": f"{alert.area_name} ({alert.area_code})",
+        "alert_id": alert.alert_id, "area_code": alert.area_code, "area": f"{alert.area_name} ({alert.area_code})",
         "stratum": stratum_name(alert.stratum, language), "method": method_name(alert.method, language),
         "status": status_name(alert.status, language), "detected": _iso_week(alert.detected_period),
         "onset": _iso_week(alert.onset_period) if alert.onset_period else "-",

@@ -34,8 +34,7 @@ def _render(name: str, layout: Layout, *, autoescape: bool) -> str:
 def _latin_names(fields: dict) -> dict:
     """The fields with every area name reduced to its Latin part (else its code)."""
     def alert(view: dict) -> dict:
-        code = view["area"].rpartition("(")[2].rstrip(")")
-        return {**view, "area": latin_only(view["area"], f"({code})")}
+        return {**view, "area": latin_only(view["area"], f"({view['area_code']})")}
 
     return {**fields, "district_name": latin_only(fields["district_name"], fields["district_code"]),
             "towns": [{**town, "name": latin_only(town["name"], town["code"])} for town in fields["towns"]],

@@ -48,6 +48,7 @@ from models.glr import binomial_glr, glr_threshold
 from models.srb import share_from_srb
 from models.threshold_grid import threshold_grid
 from pipeline import surveil_cusum, surveil_glr
+from validate.verdicts import verdict
 
 WEEKS_PER_YEAR = PERIODS_PER_YEAR["week"]
 KOREA = Path("/work/shared/data/real/korea_admin_dong_births_by_sex_2017_2021.csv")
@@ -135,9 +136,9 @@ def check_categorical_cusum() -> None:
     diff = np.abs(r_stat - ours.statistic)
     print(f"   {n_series} series x {n_periods} weeks, {int(ours.alarm.sum())} alarms (R: {int(r_alarm.sum())})")
     print(f"   max |statistic difference|      {diff.max():.2e}   (required < 1e-9)  "
-          f"{'PASS' if diff.max() < 1e-9 else 'FAIL'}")
+          f"{verdict(diff.max() < 1e-9, 'categoricalCUSUM statistic')}")
     same = np.array_equal(r_alarm, ours.alarm)
-    print(f"   identical alarm periods         {same}  {'PASS' if same else 'FAIL'}")
+    print(f"   identical alarm periods         {same}  {verdict(same, 'categoricalCUSUM alarm periods')}")
     print(f"   time: R {float(stdout.split()[0]):.2f} s, ours {ours_seconds:.4f} s")
 
 
@@ -183,14 +184,15 @@ def check_run_lengths() -> None:
               f" {llr / ref:8.4f} {rel:8.1e}")
     print(f"   'exact' = our lattice chain of surveillance's integer chart (k, h to 0.01, alarm at S >= h);"
           f"\n   'LLR' = our chart S > h_llr with h_llr = log(1.15/1.05) h and unrounded k: worst "
-          f"{100 * worst:.2f}% from the issue's figures (required <= 2%) {'PASS' if worst <= 0.02 else 'FAIL'}")
+          f"{100 * worst:.2f}% from the issue's figures (required <= 2%) "
+          f"{verdict(worst <= 0.02, 'ARL reference points')}")
     births, k, h = 20, 10.47, 10.25
     h_llr = np.log(ODDS_REF) * h
     chain, _ = run_length(births, P0_REF, ODDS_REF, h_llr, births_model="binomial")
     sim = _simulated_arl(births, P0_REF, ODDS_REF, h_llr, 100_000, seed=7)
     se = sim / np.sqrt(100_000)  # the run length is roughly geometric: sd ~ mean
     print(f"   100,000-run simulation, 20 births/week, h_llr={h_llr:.4f}: simulated {sim:.2f} (s.e. {se:.2f}),"
-          f" chain {chain:.2f}, ratio {chain / sim:.4f} {'PASS' if abs(chain / sim - 1) < 0.02 else 'FAIL'}")
+          f" chain {chain:.2f}, ratio {chain / sim:.4f} {verdict(abs(chain / sim - 1) < 0.02, 'chain vs simulation')}")
     check_threshold_grid()
 
 
@@ -213,7 +215,7 @@ def check_threshold_grid() -> None:
           f"{surveil_cusum.GRID_SRB_STEP:g} SRB points), 60 random cells, births 0.5-1000, SRB 95-135, "
           f"ARL0 300/661/5000:\n   |h - h at the cell itself| max {np.abs(h - exact).max():.4f} LLR units; in-control "
           f"ARL at h (600/1200-point chain) off by {100 * np.median(error):.2f}% median, {100 * error.max():.2f}% "
-          f"worst (required <= 2%) {'PASS' if error.max() <= 0.02 else 'FAIL'}")
+          f"worst (required <= 2%) {verdict(error.max() <= 0.02, 'interpolated thresholds ARL')}")
     # one cell mid-way between nodes in both births and SRB, by simulation with renewal
     births_cell = float(np.sqrt(surveil_cusum.GRID_BIRTHS_RATIO) * surveil_cusum.GRID_BIRTHS_RATIO ** 11)
     srb_cell = 106.0
@@ -232,7 +234,7 @@ def check_threshold_grid() -> None:
     simulated = cells / alarms
     print(f"   simulation with renewal at {births_cell:.2f} births/week (Poisson), SRB {srb_cell:g} (mid-way between "
           f"nodes), ARL0 300: {simulated:.1f} weeks (s.e. {simulated / np.sqrt(alarms):.1f}), ratio "
-          f"{simulated / 300:.4f} {'PASS' if abs(simulated / 300 - 1) <= 0.02 else 'FAIL'}")
+          f"{simulated / 300:.4f} {verdict(abs(simulated / 300 - 1) <= 0.02, 'simulated ARL between nodes')}")
 
 
 def korean_town_volumes() -> np.ndarray:
@@ -303,7 +305,7 @@ def check_planted_shifts() -> dict:
     se = np.sqrt(false_alarms) / (years * len(seeds))
     ok = abs(rate / 12.0 - 1) <= 0.25
     print(f"   in-control, {len(seeds)} replicates x {years:.1f} years: {rate:.2f} false alerts/year "
-          f"(s.e. {se:.2f}) vs budget 12.0 -> ratio {rate / 12:.2f} {'PASS' if ok else 'FAIL'} (+/-25%)")
+          f"(s.e. {se:.2f}) vs budget 12.0 -> ratio {rate / 12:.2f} {verdict(ok, 'false alerts vs budget')} (+/-25%)")
     # the oracle knows p0 = share(106) and each town's true p1, at our empirical false-alarm rate
     oracle_arl0 = WEEKS_PER_YEAR * n_series / max(rate, 1e-9)
     ours, best, volumes, p1_alerts, p1_expected = [], [], [], 0, 0.0
@@ -338,7 +340,7 @@ def check_planted_shifts() -> dict:
               f" {np.isfinite(ours[pick]).mean():14.0%} {np.isfinite(best[pick]).mean():7.0%}")
     print(f"   {'all':>14} {ours.size:4d} {np.median(ours):18.1f} {np.median(best):8.1f}"
           f" {np.isfinite(ours).mean():14.0%} {np.isfinite(best).mean():7.0%}")
-    print(f"   median delay ratio ours/oracle {ratio:.2f} (required <= 1.2) {'PASS' if ratio <= 1.2 else 'FAIL'}")
+    print(f"   median delay ratio ours/oracle {ratio:.2f} (required <= 1.2) {verdict(ratio <= 1.2, 'delay vs oracle')}")
     print(f"   parity_1 alerts after onset in the shifted towns: {p1_alerts} "
           f"(false-alarm expectation {p1_expected:.1f})")
     return registry

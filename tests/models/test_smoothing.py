@@ -395,6 +395,9 @@ def test_corner_cases_never_nan_and_flagged():
               edges=[[1, 1]]), "self-loops at areas [1]"),
         (dict(boys=[1, 2], girls=[3, 4], pool=[0, 0], method="spatial", area=[0, 1],
               edges=[[0, 1], [1, 0]]), "list a pair twice"),
+        # regression: a (2, 3) array used to be reshaped silently into three pairs
+        (dict(boys=[1, 2], girls=[3, 4], pool=[0, 0], method="spatial", area=[0, 1],
+              edges=[[0, 1, 0], [1, 0, 1]]), "edges must be a (k, 2) array"),
         (dict(boys=[1, 2], girls=[3, 4], pool=[0, 0], method="spatial", area=[0, 0],
               edges=[]), "more than once in the same pool"),
     ],
@@ -565,7 +568,10 @@ def test_hierarchical_leave_one_out_parent():
     # consequence: each child's posterior lies below (child 2) / above (child 1) its raw share
     # by more than with the double-counted parent (prior mean 0.5)
     r = smooth_srb(boys, n - boys, pool=pool, method="hierarchical", parent=parent)
-    assert r.share_mean[2] < 0.6 and r.share_mean[1] > 0.4
+    # every component's posterior mean is a convex combination of prior mean and raw share
+    assert mix.prior_mean[2] < r.share_mean[2] < 0.6 and 0.4 < r.share_mean[1] < mix.prior_mean[1]
+    # swapping boys and girls maps child 1 onto child 2: mirror images up to rounding
+    assert r.share_mean[1] + r.share_mean[2] == pytest.approx(1.0, abs=1e-12)
 
 
 @pytest.mark.parametrize("method", ["eb", "hierarchical"])

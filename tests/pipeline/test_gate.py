@@ -12,6 +12,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from expectations import CATALOGUE
 from tests.conftest import HEADER, good_records, record
 
 OUTPUT_TABLES = ("srb_estimates", "alerts")
@@ -248,8 +249,6 @@ def test_mostly_invalid_and_unreadable_files_fail_their_expectations(registry, s
 
 
 def test_one_run_level_row_per_expectation_in_every_run(registry, surveil):
-    from expectations import CATALOGUE
-
     _first_good_run(registry, surveil)
     assert surveil("run", "--config", registry.config).exit_code == 0  # nothing new
     for (run_id,) in registry.query("select run_id from runs"):
@@ -299,7 +298,7 @@ def test_a_read_file_beside_an_unreadable_one_keeps_one_run_level_row(registry, 
                           "and delivery is null") == [
         ("b.csv: empty_file: the file is empty (failed in 1 of 2 deliveries)",)]
     assert registry.query("select count(*), count(distinct expectation) from dq_results where delivery is null"
-                          ) == [(len(__import__("expectations").CATALOGUE),) * 2]
+                          ) == [(len(CATALOGUE),) * 2]
 
 
 def test_a_delivery_whose_run_died_before_the_registry_suite_is_judged_next_run(registry, surveil, monkeypatch):

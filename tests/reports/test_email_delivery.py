@@ -229,23 +229,22 @@ def test_credentials_are_never_sent_in_clear(email_config, surveil_cli, report_r
 # --- a run killed mid-conversation ------------------------------------------------------------
 
 
-def _killed_while_sending(config, mailbox: Mailbox) -> None:
-    """Run `surveil email` in a child process and kill it (SIGKILL) where the server hangs."""
-    child = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "email", "--config", str(config), "--week",
-                              REPORT_WEEK, "--district", "D1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             env={**os.environ})
-    try:
-        assert mailbox.reached.wait(180), "the child never reached the server"
-    finally:
-        child.kill()
-        child.wait()
+def _killed_at(command: str, email_config) -> None:
+    """Run `surveil email` in a child process and kill it (SIGKILL) where the server hangs: at ``command``."""
+    hanging = Mailbox(hang_at=command)
+    with smtp_server(hanging) as port:
+        child = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "email", "--config", str(email_config(port)),
+                                  "--week", REPORT_WEEK, "--district", "D1"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, env={**os.environ})
+        try:
+            assert hanging.reached.wait(180), "the child never reached the server"
+        finally:
+            child.kill()
+            child.wait()
 
 
 def test_a_run_killed_before_data_is_resent(email_config, surveil_cli, report_registry):
-    hanging = Mailbox(hang_at="RCPT")
-    with smtp_server(hanging) as port:
-        config = email_config(port)
-        _killed_while_sending(config, hanging)
+    _killed_at("RCPT", email_config)
     assert outbox(report_registry) == [("sending", 1)]
     mailbox = Mailbox()
     with smtp_server(mailbox) as port:
@@ -256,10 +255,7 @@ def test_a_run_killed_before_data_is_resent(email_config, surveil_cli, report_re
 
 
 def test_a_run_killed_after_data_is_not_resent_unless_asked(email_config, surveil_cli, report_registry):
-    hanging = Mailbox(hang_at="DATA")
-    with smtp_server(hanging) as port:
-        config = email_config(port)
-        _killed_while_sending(config, hanging)
+    _killed_at("DATA", email_config)
     assert outbox(report_registry) == [("unconfirmed", 1)]
     mailbox = Mailbox()
     with smtp_server(mailbox) as port:

@@ -83,17 +83,23 @@ def test_default_week_is_the_last_complete_one(report_registry):
     assert week.isoformat() == "2024-12-23"
 
 
-def test_a_warning_only_run_reports_the_warning_with_its_observed_value(registry, surveil_cli):
-    """60 of District One's 260 registrations of the year come over 90 days after the birth
-    (23 %, above the 10 % line): registry.late_registration_share, a warning, fails alone. The
-    run publishes, and the report's data-quality section names the expectation with what the
-    gate observed and the rule it was held to."""
+def _run_with_late_registrations(registry, surveil_cli) -> None:
+    """Deliver 300 good records and 60 of District One's registered over 90 days late (a warning
+    only: registry.late_registration_share), and run with the reports under var/reports."""
     lines = good_records(300)
     lines += [record(f"LATE-{i}", birth_date="2024-03-05", registered_date="2024-07-01", sex="MF"[i % 2],
                      area_code="V1") for i in range(60)]
     registry.deliver("births_2024-07.csv", lines)
     registry.write_config('\n[report]\noutput_dir = "var/reports"\n')
     assert surveil_cli("run", "--config", registry.config, "--asof", "2024-12-31").exit_code == 0
+
+
+def test_a_warning_only_run_reports_the_warning_with_its_observed_value(registry, surveil_cli):
+    """60 of District One's 260 registrations of the year come over 90 days after the birth
+    (23 %, above the 10 % line): registry.late_registration_share, a warning, fails alone. The
+    run publishes, and the report's data-quality section names the expectation with what the
+    gate observed and the rule it was held to."""
+    _run_with_late_registrations(registry, surveil_cli)
     ((expectation, severity, observed, threshold),) = registry.query(
         "select expectation, severity, observed, threshold from dq_results "
         "where run_id = (select max(run_id) from runs) and not success")
@@ -137,12 +143,7 @@ def test_a_rerun_with_nothing_new_lists_no_unevaluated_check_as_a_warning(regist
     must not count or list them as warnings. What it shows comes from the rerun's own rows: each
     check that failed again is listed, and when none did it says that all the evaluated checks
     (the NULL ones left out of the count) passed."""
-    lines = good_records(300)
-    lines += [record(f"LATE-{i}", birth_date="2024-03-05", registered_date="2024-07-01", sex="MF"[i % 2],
-                     area_code="V1") for i in range(60)]
-    registry.deliver("births_2024-07.csv", lines)
-    registry.write_config('\n[report]\noutput_dir = "var/reports"\n')
-    assert surveil_cli("run", "--config", registry.config, "--asof", "2024-12-31").exit_code == 0
+    _run_with_late_registrations(registry, surveil_cli)
     assert surveil_cli("run", "--config", registry.config, "--asof", "2024-12-31").exit_code == 0
     rerun = ("where run_id = (select run_id from runs where status = 'published' order by finished_at desc limit 1) "
              "and delivery is null")
